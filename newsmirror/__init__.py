@@ -1,0 +1,1 @@
+"""newsmirror: mirror news sites as Markdown pages with QR codes."""

@@ -1,0 +1,25 @@
+"""The article schema shared by the spiders and the pipelines."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ArticleItem:
+    # Filled by the spider.
+    id: str
+    url: str
+    channel: str
+    title: str
+    published: str  # ISO 8601 with offset
+    body_html: str
+    source: str = ""
+    lead_image: str = ""
+    images: list[dict] = field(default_factory=list)  # {"src", "caption"}
+    tags: list[str] = field(default_factory=list)
+    language: str = ""
+    # Filled by the pipelines.
+    body_markdown: str = ""
+    public_url: str = ""
+    page_path: str = ""  # relative to MIRROR_DIR
+    qr_path: str = ""  # relative to MIRROR_DIR

@@ -1,0 +1,154 @@
+"""Clean: the site's article markup -> safe article HTML.
+
+Site boilerplate (ads, hidden spans, the copyright line, appeals) is removed
+with the spider's SiteProfile; nh3 then keeps only article markup, so no
+script, event handler or javascript:/data: URL reaches a published page.
+"""
+from __future__ import annotations
+
+import logging
+
+import lxml.html
+import nh3
+from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem
+
+from newsmirror.sites import SiteProfile
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_TAGS = {
+    "p", "br", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u",
+    "s", "del", "sub", "sup", "blockquote", "ul", "ol", "li", "table",
+    "thead", "tbody", "tr", "th", "td", "a", "img", "figure", "figcaption",
+    "hr", "pre", "code",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt"},
+                      "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
+URL_SCHEMES = {"http", "https"}
+BLOCKS = {"p", "div", "center", "section", "blockquote", "li", "table", "h2",
+          "h3", "h4", "figure"}
+
+
+def _cut_from_marker(root, markers: tuple[str, ...]) -> None:
+    """Remove everything from the first end-of-article marker onwards."""
+    for el in root.iter():
+        if el is root or not isinstance(el.tag, str):
+            continue
+        in_text = any(m in (el.text or "") for m in markers)
+        in_tail = any(m in (el.tail or "") for m in markers)
+        if not (in_text or in_tail):
+            continue
+        start = el
+        if in_tail and not in_text:
+            el.tail = None
+            start = el.getnext()
+            if start is None:
+                start = el.getparent()
+                while start is not root and start.getnext() is None:
+                    start = start.getparent()
+                start = None if start is root else start.getnext()
+        node = start
+        while node is not None and node is not root:
+            parent = node.getparent()
+            for sib in list(node.itersiblings()):
+                parent.remove(sib)
+            if node is start:
+                node.tail = None
+                parent.remove(node)
+            node = parent
+        return
+
+
+def _video_link(el) -> str | None:
+    src = el.get("src") or next(
+        (s.get("src") for s in el.iter("source") if s.get("src")), None)
+    return src
+
+
+def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
+    """Return the article's own HTML, absolute links, nothing unsafe."""
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    for xpath in site.boilerplate_xpaths:
+        for el in root.xpath(xpath):
+            if el.getparent() is not None:
+                el.drop_tree()
+    _cut_from_marker(root, site.end_marker_text)
+    for el in list(root.iter(*BLOCKS)):
+        if el.getparent() is None:
+            continue
+        text = el.text_content()
+        if any(m in text for m in site.boilerplate_text) or (
+                el.tag == "p" and site.source_label.match(text)):
+            el.drop_tree()
+    # Embedded media are content: keep them as links, never as players.
+    for el in list(root.iter("iframe", "video", "embed", "object", "audio")):
+        src = _video_link(el) or el.get("data")
+        if src and el.getparent() is not None:
+            title = (el.get("title") or el.text_content().strip() or "视频")
+            link = lxml.html.fragment_fromstring(
+                "<p><a></a></p>").find("a")
+            link.set("href", src)
+            link.text = f"▶ {title}"
+            el.addprevious(link.getparent())
+        if el.getparent() is not None:
+            el.drop_tree()
+    for a in root.iter("a"):
+        # Links without a target would render as "[text]()": keep the text.
+        if not a.get("href") or a.get("href", "").startswith("#"):
+            a.drop_tag()
+    root.make_links_absolute(base_url, resolve_base_href=False,
+                             handle_failures="discard")
+    _caption_images(root)
+    out = lxml.html.tostring(root, encoding="unicode")
+    return nh3.clean(out, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes=URL_SCHEMES, link_rel=None,
+                     strip_comments=True).strip()
+
+
+def _caption_images(root) -> None:
+    """Give each image its caption as alt text (the text of its block)."""
+    for img in root.iter("img"):
+        block = img.getparent()
+        while block is not None and block.tag not in BLOCKS and block is not root:
+            block = block.getparent()
+        if block is None or block is root or len(block.findall(".//img")) != 1:
+            continue
+        caption = " ".join(block.text_content().split())
+        if caption:
+            img.set("alt", caption)
+
+
+def images_of(body_html: str) -> list[dict]:
+    if "<img" not in body_html:
+        return []
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    return [{"src": img.get("src"), "caption": img.get("alt") or ""}
+            for img in root.iter("img") if img.get("src")]
+
+
+class CleanPipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        adapter = ItemAdapter(item)
+        site = self.crawler.spider.site
+        adapter["body_html"] = clean_body(adapter["body_html"], site,
+                                          adapter["url"])
+        if not lxml.html.fragment_fromstring(
+                adapter["body_html"] or "<p></p>", create_parent="div"
+        ).text_content().strip() and "<img" not in adapter["body_html"]:
+            self.crawler.stats.inc_value("newsmirror/dropped/empty_body")
+            raise DropItem(f"no article text left after cleaning: {adapter['url']}")
+        adapter["images"] = images_of(adapter["body_html"])
+        # The page's own lead image only if it is the article's: sites put
+        # logos and ads there too.
+        srcs = [i["src"] for i in adapter["images"]]
+        if adapter.get("lead_image") not in srcs:
+            adapter["lead_image"] = srcs[0] if srcs else ""
+        return item

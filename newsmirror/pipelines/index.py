@@ -1,0 +1,94 @@
+"""Index: record each mirrored article and keep the list pages current.
+
+Channel indexes, tag pages, the home page and feed.json are rebuilt from
+the catalog for what changed only, every MIRROR_INDEX_EVERY items and when
+the spider closes (see newsmirror.mirror.catalog for why this is safe with
+several processes and across crashes).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from itemadapter import ItemAdapter
+
+from newsmirror.mirror import render
+from newsmirror.mirror.catalog import Catalog
+from newsmirror.mirror.files import inside, write_atomic
+from newsmirror.pipelines.markdown import public_url
+
+logger = logging.getLogger(__name__)
+
+
+class IndexPipeline:
+    def __init__(self, crawler):
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.mirror_dir = Path(settings.get("MIRROR_DIR"))
+        self.base_url = settings.get("MIRROR_BASE_URL")
+        self.title = settings.get("MIRROR_TITLE")
+        self.index_size = settings.getint("MIRROR_INDEX_SIZE")
+        self.home_size = settings.getint("MIRROR_HOME_SIZE")
+        self.feed_size = settings.getint("MIRROR_FEED_SIZE")
+        self.every = settings.getint("MIRROR_INDEX_EVERY")
+        self.menu = settings.getlist("MIRROR_MENU")
+        self.catalog: Catalog | None = None
+        self.pending = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self):
+        self.site = self.crawler.spider.site
+        self.menu = self.menu or render.default_menu(self.site.channels)
+        self.catalog = Catalog(self.mirror_dir)
+        # Finish what a killed run left stale.
+        self.rebuild()
+
+    def close_spider(self):
+        self.rebuild()
+        self.catalog.close()
+
+    def process_item(self, item):
+        a = ItemAdapter(item)
+        self.catalog.add({
+            "id": a["id"], "channel": a["channel"], "title": a["title"],
+            "published": a["published"], "url": a["url"],
+            "page_path": a["page_path"], "public_url": a["public_url"],
+            "tags": a["tags"], "language": a["language"],
+            "content_html": a["body_html"],
+        })
+        self.pending += 1
+        if self.pending >= self.every:
+            self.rebuild()
+        return item
+
+    def rebuild(self) -> None:
+        rebuilt = self.catalog.rebuild_stale(self.build)
+        self.pending = 0
+        if rebuilt:
+            self.stats.inc_value("newsmirror/list_pages_rebuilt", rebuilt)
+
+    def write(self, relpath: str, text: str) -> None:
+        write_atomic(inside(self.mirror_dir, relpath), text)
+
+    def build(self, kind: str, key: str) -> None:
+        c = self.catalog
+        if kind == "channel":
+            name = self.site.channels.get(key, key)
+            self.write(f"indexes/{key}.md", render.channel_index(
+                f"{self.title} · {name}", c.latest(self.index_size, key), self.menu))
+        elif kind == "tag":
+            self.write(render.tag_page_path(key),
+                       render.tag_page(key, c.tagged(key), self.menu))
+        elif kind == "home":
+            self.write("README.md", render.home_page(
+                self.title, self.site.channels, c.counts(),
+                c.latest(self.home_size)))
+        elif kind == "feed":
+            self.write("feed.json", render.json_feed(
+                self.title, public_url(self.base_url, "README.md"),
+                public_url(self.base_url, "feed.json"),
+                c.latest(self.feed_size, with_content=True)))

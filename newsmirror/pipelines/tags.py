@@ -1,0 +1,52 @@
+"""Tags: the article's tag links and <meta name="keywords">, merged."""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import lxml.html
+from itemadapter import ItemAdapter
+
+KEYWORD_SEPARATORS = re.compile(r"[,，]")
+
+
+def tags_from_links(body_html: str, tag_url: re.Pattern) -> list[str]:
+    if "<a" not in body_html:
+        return []
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    found = []
+    for a in root.iter("a"):
+        m = tag_url.search(a.get("href") or "")
+        if m:
+            found.append(unquote(m.group("tag")))
+    return found
+
+
+def merge_tags(*groups: list[str]) -> list[str]:
+    """Trimmed, de-duplicated, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for group in groups:
+        for tag in group:
+            tag = " ".join(unquote(tag).split())
+            if tag:
+                seen.setdefault(tag, None)
+    return list(seen)
+
+
+class TagsPipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        adapter = ItemAdapter(item)
+        site = self.crawler.spider.site
+        keywords = []
+        for kw in adapter.get("tags") or []:
+            keywords.extend(KEYWORD_SEPARATORS.split(kw))
+        adapter["tags"] = merge_tags(
+            tags_from_links(adapter["body_html"], site.tag_url), keywords)
+        return item

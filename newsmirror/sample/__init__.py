@@ -1,0 +1,1 @@
+"""The bundled offline sample of secretchina.com and a loopback server for it."""

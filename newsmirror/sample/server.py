@@ -1,0 +1,102 @@
+"""Serve a static copy of a site on 127.0.0.1, as if it were the real host.
+
+Absolute links to the real host in HTML and XML are rewritten to the
+server's own address. Every request path is logged, so tests can count
+downloads, and `routes` can answer chosen paths with anything at all.
+"""
+from __future__ import annotations
+
+import mimetypes
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+REAL_HOSTS = ("https://www.secretchina.com", "http://www.secretchina.com")
+# A route answers (status, headers, body) for a request path.
+Route = Callable[[str], tuple[int, dict[str, str], bytes]]
+
+
+def sample_site() -> Traversable:
+    """The bundled sample site, readable from a directory or an egg."""
+    return files("newsmirror.sample") / "site"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "SiteServer"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        path = urlsplit(self.path).path
+        self.server.log_request_path(path)
+        route = self.server.routes.get(path)
+        if route is not None:
+            status, headers, body = route(path)
+        else:
+            status, headers, body = self.server.static(path)
+        self.send_response(status)
+        headers = {"Content-Length": str(len(body)), **headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class SiteServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Traversable | Path, port: int = 0,
+                 routes: dict[str, Route] | None = None):
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.root = root
+        self.routes = dict(routes or {})
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def log_request_path(self, path: str) -> None:
+        with self._lock:
+            self.requests.append(path)
+
+    def static(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        parts = [p for p in unquote(path).split("/") if p]
+        if not parts or path.endswith("/"):
+            parts.append("index.html")
+        if any(p in (".", "..") for p in parts):
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        target = self.root.joinpath(*parts)
+        if not target.is_file():
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        body = target.read_bytes()
+        ctype = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
+        if parts[-1].endswith((".html", ".xml")):
+            for host in REAL_HOSTS:
+                body = body.replace(host.encode(), self.base_url.encode())
+            ctype = ("text/html" if parts[-1].endswith(".html")
+                     else "application/xml") + "; charset=utf-8"
+        return 200, {"Content-Type": ctype}, body
+
+    def start(self) -> "SiteServer":
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def __enter__(self) -> "SiteServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,60 @@
+"""Scrapy settings for newsmirror: polite defaults, mirror paths, pipelines.
+
+Every value here can be overridden with `-s NAME=VALUE` or scrapyd's
+`setting=NAME=VALUE`.
+"""
+
+BOT_NAME = "newsmirror"
+SPIDER_MODULES = ["newsmirror.spiders"]
+NEWSPIDER_MODULE = "newsmirror.spiders"
+
+# The site to mirror (tests and the sample point it at 127.0.0.1).
+SECRETCHINA_BASE_URL = "https://www.secretchina.com"
+
+# The mirror tree.
+MIRROR_DIR = "mirror"
+# Where the mirror is published; pages' share links and QR codes use it.
+MIRROR_BASE_URL = "https://github.com/OWNER/REPO/blob/master"
+MIRROR_TITLE = "看中国 镜像"
+MIRROR_INDEX_SIZE = 300  # newest articles listed per channel index
+MIRROR_HOME_SIZE = 50  # newest articles on the home page
+MIRROR_FEED_SIZE = 50  # newest articles in feed.json
+MIRROR_INDEX_EVERY = 100  # rebuild list pages after this many new articles
+# Header and footer links: [label, path in the mirror or absolute URL].
+# Empty: home and channel indexes in the header, home in the footer.
+MIRROR_MENU = []
+MIRROR_FOOTER = []
+
+ITEM_PIPELINES = {
+    "newsmirror.pipelines.clean.CleanPipeline": 100,
+    "newsmirror.pipelines.tags.TagsPipeline": 200,
+    "newsmirror.pipelines.markdown.MarkdownPagePipeline": 300,
+    "newsmirror.pipelines.qr_image.QrImagePipeline": 400,
+    "newsmirror.pipelines.index.IndexPipeline": 500,
+}
+
+EXTENSIONS = {
+    "newsmirror.summary.CrawlSummary": 500,
+}
+
+# Polite by default: a news site, one request at a time, adaptive delay.
+CONTACT_URL = "https://github.com/OWNER/REPO"
+USER_AGENT = f"newsmirror/1.0 (+{CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1
+AUTOTHROTTLE_MAX_DELAY = 30
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+HTTPCACHE_ENABLED = False
+DOWNLOAD_TIMEOUT = 30
+# An article page is far below this; anything larger is not one.
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+LOGSTATS_INTERVAL = 60
+LOG_LEVEL = "INFO"
+
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,52 @@
+"""Checks on a written mirror tree, shared by the whole-crawl tests."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import zxingcpp
+from markdown_it import MarkdownIt
+from PIL import Image
+
+md = MarkdownIt("commonmark").enable("table")
+
+LEAKS = ("div-gpt-ad", "adsbygoogle", "txt-mid", "SC-22", "hideid", "display:none",
+         "本文短网址", "严禁建立镜像网站", "任何形式转载需看中国授权许可",
+         "诚征荣誉会员", "kzgmembership", "javascript:", "<script")
+
+
+def raw_html(text: str) -> list[str]:
+    found = []
+    for token in md.parse(text):
+        if token.type == "html_block":
+            found.append(token.content)
+        found += [c.content for c in token.children or [] if c.type == "html_inline"]
+    return found
+
+
+def check_page(page: Path, base_url: str, mirror: Path) -> str:
+    """Assert one article page is complete; return its text."""
+    text = page.read_text("utf-8")
+    tokens = md.parse(text)
+    assert tokens[0].type == "heading_open" and tokens[0].tag == "h1", page
+    assert tokens[1].content.strip(), f"{page}: empty title"
+    assert raw_html(text) == [], f"{page}: raw HTML"
+    lines = text.split("\n")
+    assert any(line[:4].isdigit() and line[4] == "-" for line in lines), f"{page}: no date"
+    body = text.split("\n---\n")[1]
+    assert len(body.strip()) > 20, f"{page}: no body"
+    for leak in LEAKS:
+        assert leak not in text, f"{page}: {leak}"
+    relpath = page.relative_to(mirror).as_posix()
+    url = f"{base_url}/{relpath}"
+    assert f"<{url}>" in text
+    qr = zxingcpp.read_barcodes(Image.open(f"{page}.png"))
+    assert [r.text for r in qr] == [url], f"{page}.png"
+    return text
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, int]]:
+    """Every file's content hash and mtime."""
+    return {p.relative_to(root).as_posix():
+            (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}

@@ -1,0 +1,60 @@
+"""A whole crawl through the Scrapy engine against the sample site on loopback."""
+import json
+
+import pytest
+
+from tests.conftest import CRAWL_SETTINGS, run_crawl
+from tests.mirror_checks import check_page, snapshot
+
+pytestmark = pytest.mark.e2e
+BASE_URL = CRAWL_SETTINGS["MIRROR_BASE_URL"]
+ARTICLES = {"p1": ["1100001", "1100002"], "p2": ["1100003"], "p4": ["1100004"],
+            "p5": ["1100005"], "p9": ["1100006"]}
+
+
+@pytest.fixture
+def first_crawl(site_server, tmp_path):
+    mirror = tmp_path / "mirror"
+    result = run_crawl(site_server.base_url, mirror, "-O", str(tmp_path / "items.json"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return mirror, result, tmp_path / "items.json"
+
+
+def test_crawl_writes_a_complete_mirror(first_crawl):
+    mirror, result, _ = first_crawl
+    pages = sorted(p.relative_to(mirror).as_posix() for p in mirror.glob("pages/*/*.md"))
+    assert pages == sorted(f"pages/{ch}/{i}.md" for ch, ids in ARTICLES.items() for i in ids)
+    for page in mirror.glob("pages/*/*.md"):
+        check_page(page, BASE_URL, mirror)
+    for ch, ids in ARTICLES.items():
+        index = (mirror / f"indexes/{ch}.md").read_text("utf-8")
+        assert [index.count(f"({i}.md)") for i in ids] == [0] * len(ids)
+        assert [index.count(f"../pages/{ch}/{i}.md") for i in ids] == [1] * len(ids)
+    home = (mirror / "README.md").read_text("utf-8")
+    assert all(f"pages/{ch}/{i}.md" in home for ch, ids in ARTICLES.items() for i in ids)
+    assert "mirror summary: 6 pages written, 0 skipped as already mirrored" in result.stderr
+
+
+def test_items_feed_is_utf8_json_with_every_field(first_crawl):
+    _, _, items_path = first_crawl
+    raw = items_path.read_text("utf-8")
+    assert "山区小学" in raw and "\\u" not in raw
+    items = json.loads(raw)
+    assert len(items) == 6
+    fields = {"id", "url", "channel", "title", "published", "source", "lead_image",
+              "images", "body_html", "tags", "language", "body_markdown",
+              "public_url", "page_path", "qr_path"}
+    assert all(set(item) == fields for item in items)
+
+
+def test_second_crawl_downloads_no_article_and_changes_no_file(first_crawl, site_server):
+    mirror, _, _ = first_crawl
+    before = snapshot(mirror)
+    site_server.requests.clear()
+    result = run_crawl(site_server.base_url, mirror)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [p for p in site_server.requests if p.endswith(".html")] == []
+    assert sorted(p for p in site_server.requests if p.endswith(".xml")) == [
+        f"/news/gb/p{i}.xml" for i in range(1, 10)]
+    assert snapshot(mirror) == before
+    assert "0 pages written, 6 skipped as already mirrored" in result.stderr

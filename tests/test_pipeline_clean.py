@@ -1,0 +1,88 @@
+"""Clean: the site's markup in, the article's own safe HTML out."""
+import pytest
+from scrapy.exceptions import DropItem
+
+from newsmirror.pipelines.clean import CleanPipeline, clean_body
+from newsmirror.sites.secretchina import SECRETCHINA
+from tests.conftest import sample_page
+
+URL = "https://www.secretchina.com/news/gb/2024/05/06/1100001.html"
+
+
+def body_of(relpath):
+    return sample_page(relpath).css("div.article_right").get()
+
+
+@pytest.fixture
+def cleaned():
+    return clean_body(body_of("news/gb/2024/05/06/1100001.html"), SECRETCHINA, URL)
+
+
+def test_keeps_the_article(cleaned):
+    assert "西南某县一所山区小学" in cleaned
+    assert "<h2>" in cleaned and "村民：读书是最好的礼物" in cleaned
+    assert "<blockquote>" in cleaned
+    assert "每人每次两本" in cleaned
+    assert "责任编辑:李明" in cleaned
+
+
+@pytest.mark.parametrize("leak", [
+    "div-gpt-ad", "adsbygoogle", "txt-mid", "SC-22", "hideid", "display:none",
+    "本文短网址", "严禁建立镜像网站", "版权所有", "诚征荣誉会员", "kzgmembership",
+    "来源:", "<input", "onclick", "javascript:", "<script", "style=",
+])
+def test_removes_boilerplate(cleaned, leak):
+    assert leak not in cleaned
+
+
+def test_hidden_span_text_is_gone():
+    cleaned = clean_body(body_of("news/gb/2024/05/07/1100002.html"), SECRETCHINA, URL)
+    # The hidden anti-copy span holds the site name.
+    assert cleaned.count("看中国") == cleaned.count("【看中国")
+
+
+def test_image_keeps_its_caption_as_alt(cleaned):
+    assert ('<img alt="山区小学的孩子们在新图书馆里读书。（示意图/图片来源：Pixabay)" '
+            'src="https://img3.secretchina.com/pic/2024/5-6/p100001-ss.jpg">') in cleaned
+
+
+def test_links_made_absolute():
+    html = '<div class="article_right"><p><a href="/news/gb/tag/x">x</a></p></div>'
+    out = clean_body(html, SECRETCHINA, URL)
+    assert '<a href="https://www.secretchina.com/news/gb/tag/x">x</a>' in out
+
+
+def test_strips_scripts_handlers_and_unsafe_urls():
+    html = ('<div class="article_right"><p onclick="evil()">正文'
+            '<a href="javascript:alert(1)">坏链接</a>'
+            '<img src="data:image/png;base64,AAAA" onerror="x()">'
+            '<script>alert(1)</script><style>p{}</style>'
+            '<iframe src="javascript:alert(2)"></iframe></p></div>')
+    out = clean_body(html, SECRETCHINA, URL)
+    for bad in ("onclick", "javascript:", "data:", "onerror", "<script",
+                "alert", "<style", "<iframe"):
+        assert bad not in out
+    assert "正文" in out and "坏链接" in out
+
+
+def test_video_iframe_becomes_a_link():
+    cleaned = clean_body(body_of("news/gb/2024/05/11/1100006.html"), SECRETCHINA, URL)
+    assert "<iframe" not in cleaned
+    assert ('<a href="https://www.youtube.com/embed/dQw4w9WgXcQ">'
+            '▶ 联合声明发布会（视频）</a>') in cleaned
+
+
+def test_pipeline_sets_images_and_drops_empty_articles(crawler):
+    from newsmirror.spiders.secretchina import SecretChinaSpider  # noqa: F401
+    pipeline = CleanPipeline.from_crawler(crawler)
+    item = crawler.spider.parse_article(
+        sample_page("news/gb/2024/05/10/1100005.html"), "p5", "", "")
+    pipeline.process_item(item)
+    assert [i["caption"] for i in item.images] == [
+        "龙舟竞渡。（图片来源：Pixabay）", "各式粽子。（图片来源：Pixabay）"]
+    assert item.lead_image == item.images[0]["src"]
+    item.body_html = ('<div class="article_right"><div id="div-gpt-ad-1"></div>'
+                      '<p>本文短网址: x 严禁建立镜像网站</p></div>')
+    with pytest.raises(DropItem):
+        pipeline.process_item(item)
+    assert crawler.stats.get_value("newsmirror/dropped/empty_body") == 1

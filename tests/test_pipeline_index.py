@@ -1,0 +1,65 @@
+"""Index: catalog, channel indexes, tag pages, home page and feed.json."""
+import json
+
+from newsmirror.items import ArticleItem
+from newsmirror.mirror.catalog import Catalog
+from newsmirror.pipelines.index import IndexPipeline
+
+
+def article(n, channel="p1", tags=("暴雨",), day=1):
+    return ArticleItem(
+        id=str(n), url=f"https://www.secretchina.com/news/gb/2024/05/0{day}/{n}.html",
+        channel=channel, title=f"文章 {n}", published=f"2024-05-0{day}T08:00:00-04:00",
+        body_html=f"<p>正文 {n}</p>", tags=list(tags), language="zh-CN",
+        page_path=f"pages/{channel}/{n}.md", qr_path=f"pages/{channel}/{n}.md.png",
+        public_url=f"https://example.org/m/pages/{channel}/{n}.md")
+
+
+def run(crawler, *items):
+    pipeline = IndexPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    for it in items:
+        pipeline.process_item(it)
+    pipeline.close_spider()
+
+
+def test_lists_are_written_newest_first(crawler, mirror_dir):
+    run(crawler, article(1, day=1), article(2, day=3), article(3, "p2", day=2))
+    index = (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    assert index.index("文章 2") < index.index("文章 1")
+    assert "文章 3" not in index
+    assert "](../pages/p1/2.md)" in index
+    home = (mirror_dir / "README.md").read_text("utf-8")
+    assert [home.index(f"文章 {n}") for n in (2, 3, 1)] == sorted(
+        home.index(f"文章 {n}") for n in (2, 3, 1))
+    assert "[中国](indexes/p1.md)（2）" in home
+    tag = (mirror_dir / "tags/暴雨.md").read_text("utf-8")
+    assert tag.count("- 2024-05-0") == 3
+    feed = json.loads((mirror_dir / "feed.json").read_text("utf-8"))
+    assert [i["title"] for i in feed["items"]] == ["文章 2", "文章 3", "文章 1"]
+
+
+def test_index_is_capped(make_crawler, mirror_dir):
+    crawler = make_crawler(MIRROR_INDEX_SIZE=2)
+    run(crawler, *(article(n, day=n) for n in range(1, 5)))
+    index = (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    assert index.count("- 2024") == 2 and "文章 4" in index and "文章 1" not in index
+
+
+def test_lists_are_current_across_runs_without_duplicates(make_crawler, mirror_dir):
+    run(make_crawler(), article(1), article(2))
+    run(make_crawler(), article(2), article(3))
+    index = (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    assert [index.count(f"文章 {n}]") for n in (1, 2, 3)] == [1, 1, 1]
+
+
+def test_a_run_killed_before_rebuilding_is_finished_by_the_next(make_crawler, mirror_dir):
+    catalog = Catalog(mirror_dir)
+    it = article(9)
+    catalog.add({k: getattr(it, k) for k in (
+        "id", "channel", "title", "published", "url", "page_path", "public_url",
+        "tags", "language")} | {"content_html": it.body_html})
+    catalog.close()
+    assert not (mirror_dir / "indexes/p1.md").exists()
+    run(make_crawler())
+    assert "文章 9" in (mirror_dir / "indexes/p1.md").read_text("utf-8")

@@ -1,0 +1,84 @@
+"""Markdown export: a complete, readable page with no raw HTML."""
+import pytest
+from markdown_it import MarkdownIt
+from scrapy.exceptions import DropItem
+
+from newsmirror.items import ArticleItem
+from newsmirror.mirror.render import escape_md
+from newsmirror.pipelines.markdown import MarkdownPagePipeline, to_markdown
+
+md = MarkdownIt("commonmark").enable("table")
+
+
+def html_blocks(text):
+    found = []
+    for t in md.parse(text):
+        if t.type == "html_block":
+            found.append(t.content)
+        for c in t.children or []:
+            if c.type == "html_inline":
+                found.append(c.content)
+    return found
+
+
+def item(**kw):
+    values = dict(id="1100001", url="https://www.secretchina.com/news/gb/2024/05/06/1100001.html",
+                  channel="p1", title="标题 *星号* [方括号] #1", published="2024-05-06T09:15:00-04:00",
+                  body_html=('<p>正文 <strong>加粗</strong> <em>斜体</em></p><h2>小标题</h2>'
+                             '<ul><li>一</li><li>二</li></ul>'
+                             '<p><img alt="图说" src="https://img.example/1.jpg"><br>图说</p>'
+                             '<blockquote><p>引文</p></blockquote>'),
+                  source="看中国", tags=["暴雨", "a/b"], language="zh-CN")
+    values.update(kw)
+    return ArticleItem(**values)
+
+
+def test_body_becomes_real_markdown():
+    out = to_markdown(item().body_html)
+    assert "**加粗**" in out and "*斜体*" in out
+    assert "## 小标题" in out
+    assert "- 一\n- 二" in out
+    assert "![图说](https://img.example/1.jpg)\\\n图说" in out
+    assert "> 引文" in out
+    assert html_blocks(out) == []
+
+
+def test_markdown_metacharacters_in_text_are_escaped():
+    out = to_markdown("<p># 不是标题 *不是强调* _x_ [y] &lt;b&gt; `z`</p>")
+    rendered = md.render(out)
+    assert "<h1>" not in rendered and "<em>" not in rendered
+    assert "# 不是标题 *不是强调* _x_ [y] &lt;b&gt; `z`" in rendered
+
+
+@pytest.mark.parametrize("title", ["1. 不是列表", "- 不是列表", "<b>x</b>", "# 标题", "a | b"])
+def test_escaped_titles_render_as_themselves(title):
+    rendered = md.render(f"# {escape_md(title)}\n")
+    expected = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert rendered == f"<h1>{expected}</h1>\n"
+
+
+def test_page_is_written_with_title_meta_body_share_and_menus(crawler, mirror_dir):
+    it = item()
+    MarkdownPagePipeline.from_crawler(crawler).process_item(it)
+    page = (mirror_dir / "pages/p1/1100001.md").read_text("utf-8")
+    assert it.page_path == "pages/p1/1100001.md"
+    assert it.qr_path == "pages/p1/1100001.md.png"
+    assert it.public_url == ("https://github.com/OWNER/REPO/blob/master/"
+                             "pages/p1/1100001.md")
+    assert md.render(page).startswith("<h1>标题 *星号* [方括号] #1</h1>\n")
+    assert "[首页](../../README.md)" in page
+    assert "2024-05-06 09:15 · 来源：看中国" in page
+    assert "[暴雨](../../tags/暴雨.md)" in page
+    assert f"[![本页二维码](1100001.md.png)]({it.public_url})" in page
+    assert f"原文地址：<{it.url}>" in page
+    assert html_blocks(page) == []
+    assert page.endswith("\n") and not page.endswith("\n\n")
+    assert all(line == line.rstrip() for line in page.split("\n"))
+    assert crawler.stats.get_value("newsmirror/pages_written") == 1
+
+
+def test_unsafe_page_path_is_dropped(crawler, mirror_dir):
+    with pytest.raises(DropItem):
+        MarkdownPagePipeline.from_crawler(crawler).process_item(item(id="../../../x"))
+    assert crawler.stats.get_value("newsmirror/dropped/unsafe_path") == 1
+    assert not (mirror_dir.parent.parent / "x.md").exists()

@@ -1,0 +1,27 @@
+"""QR image: a PNG beside the page that decodes to the page's public URL."""
+import zxingcpp
+from PIL import Image
+
+from newsmirror.items import ArticleItem
+from newsmirror.pipelines.qr_image import QrImagePipeline, qr_png
+
+
+def decode(path):
+    results = zxingcpp.read_barcodes(Image.open(path))
+    return [r.text for r in results]
+
+
+def test_qr_png_decodes_to_the_text(tmp_path):
+    url = "https://github.com/OWNER/REPO/blob/master/pages/p1/1100001.md"
+    (tmp_path / "q.png").write_bytes(qr_png(url))
+    assert decode(tmp_path / "q.png") == [url]
+
+
+def test_pipeline_writes_the_png_in_the_mirror(crawler, mirror_dir):
+    url = "https://example.org/m/blob/main/pages/p1/7.md"
+    item = ArticleItem(id="7", url="u", channel="p1", title="t", published="p",
+                       body_html="<p>x</p>", public_url=url,
+                       page_path="pages/p1/7.md", qr_path="pages/p1/7.md.png")
+    QrImagePipeline.from_crawler(crawler).process_item(item)
+    assert decode(mirror_dir / "pages/p1/7.md.png") == [url]
+    assert crawler.stats.get_value("newsmirror/qr_written") == 1
