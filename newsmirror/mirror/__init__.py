@@ -1,0 +1,1 @@
+"""Writing the mirror tree: safe paths, atomic files, the catalog, pages."""

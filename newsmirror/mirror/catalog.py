@@ -1,0 +1,130 @@
+"""The mirror's catalog: what is mirrored, and which list pages are stale.
+
+An SQLite file in MIRROR_DIR/.newsmirror/ that every crawler process
+writing to the same mirror shares. An article is recorded only after its
+page and QR image are on disk, in the same transaction that marks its
+channel index, tag pages, home page and feed stale; stale pages are
+rebuilt from the catalog under SQLite's write lock, so any process can do
+it and a crash at any moment leaves the work for the next run.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    title TEXT NOT NULL,
+    published TEXT NOT NULL,
+    url TEXT NOT NULL,
+    page_path TEXT NOT NULL,
+    public_url TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    language TEXT NOT NULL,
+    content_html TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_by_date ON articles (published);
+CREATE INDEX IF NOT EXISTS articles_by_channel ON articles (channel, published);
+CREATE TABLE IF NOT EXISTS article_tags (
+    tag TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (tag, id)
+);
+CREATE TABLE IF NOT EXISTS stale (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+"""
+COLUMNS = ("id", "channel", "title", "published", "url", "page_path",
+           "public_url", "tags", "language", "content_html")
+LIST_COLUMNS = ", ".join(c for c in COLUMNS if c != "content_html")
+
+
+def _row(cursor, values) -> dict:
+    row = {d[0]: v for d, v in zip(cursor.description, values)}
+    if "tags" in row:
+        row["tags"] = json.loads(row["tags"])
+    return row
+
+
+class Catalog:
+    def __init__(self, mirror_dir: Path | str):
+        path = Path(mirror_dir) / ".newsmirror" / "catalog.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Rollback journal, not WAL: WAL needs shared memory that a
+        # network disk shared by several machines cannot give.
+        self.conn = sqlite3.connect(path, timeout=120, isolation_level=None)
+        self.conn.row_factory = _row
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def has(self, article_id: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM articles WHERE id = ?", (article_id,)
+        ).fetchone() is not None
+
+    def add(self, article: dict) -> None:
+        values = dict(article, tags=json.dumps(article["tags"],
+                                               ensure_ascii=False))
+        stale = [("channel", article["channel"]), ("home", ""), ("feed", "")]
+        stale += [("tag", t) for t in article["tags"]]
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            old = self.conn.execute(
+                "SELECT tags FROM articles WHERE id = ?", (article["id"],)
+            ).fetchone()
+            if old:
+                stale += [("tag", t) for t in old["tags"]]
+            self.conn.execute(
+                f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(COLUMNS))})",
+                [values[c] for c in COLUMNS])
+            self.conn.execute("DELETE FROM article_tags WHERE id = ?",
+                              (article["id"],))
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO article_tags VALUES (?, ?)",
+                [(t, article["id"]) for t in article["tags"]])
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO stale VALUES (?, ?)", stale)
+
+    def latest(self, limit: int, channel: str | None = None,
+               with_content: bool = False) -> list[dict]:
+        cols = "*" if with_content else LIST_COLUMNS
+        where, args = ("WHERE channel = ?", [channel]) if channel else ("", [])
+        return self.conn.execute(
+            f"SELECT {cols} FROM articles {where} "
+            "ORDER BY published DESC, id DESC LIMIT ?", [*args, limit]
+        ).fetchall()
+
+    def tagged(self, tag: str) -> list[dict]:
+        return self.conn.execute(
+            f"SELECT {LIST_COLUMNS} FROM articles WHERE id IN "
+            "(SELECT id FROM article_tags WHERE tag = ?) "
+            "ORDER BY published DESC, id DESC", (tag,)).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        return {r["channel"]: r["n"] for r in self.conn.execute(
+            "SELECT channel, COUNT(*) AS n FROM articles GROUP BY channel")}
+
+    def rebuild_stale(self, build: Callable[[str, str], None]) -> int:
+        """Call build(kind, key) for each stale page, holding the write
+        lock so no article is added between reading and clearing."""
+        # A write transaction touches the file even when it changes
+        # nothing; an unchanged mirror must stay byte-identical.
+        if self.conn.execute("SELECT 1 FROM stale LIMIT 1").fetchone() is None:
+            return 0
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            stale: Iterable[dict] = self.conn.execute(
+                "SELECT kind, key FROM stale ORDER BY kind, key").fetchall()
+            for row in stale:
+                build(row["kind"], row["key"])
+            self.conn.execute("DELETE FROM stale")
+        return len(stale)

@@ -1,0 +1,65 @@
+"""Paths that stay inside the mirror, and files that are never half-written."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+# Characters no file system in common use accepts in a name.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*%]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.I)
+MAX_NAME_BYTES = 120
+
+
+class UnsafePath(ValueError):
+    """A path that would leave the mirror directory."""
+
+
+def inside(root: Path, relpath: str) -> Path:
+    """root/relpath, refusing anything that resolves outside root."""
+    root = Path(root).resolve()
+    target = (root / relpath).resolve()
+    if target != root and root not in target.parents:
+        raise UnsafePath(f"{relpath!r} leaves {root}")
+    return target
+
+
+def safe_name(text: str) -> str:
+    """A file name for any text that is valid on Windows, macOS and Linux."""
+    name = _UNSAFE.sub("_", " ".join(text.split())).strip(" .")
+    if not name or _RESERVED.match(name):
+        name = f"_{name}"
+    if len(name.encode()) > MAX_NAME_BYTES or name != text:
+        digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+        name = name.encode()[:MAX_NAME_BYTES].decode(errors="ignore")
+        name = f"{name}-{digest}"
+    return name
+
+
+def write_atomic(path: Path, data: bytes | str) -> bool:
+    """Write via a temp file and rename; return False if unchanged.
+
+    The rename makes a killed process leave the old file or the new one,
+    never a part; no fsync, as a lost page is simply fetched again.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path = Path(path)
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                               dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return True

@@ -1,0 +1,136 @@
+"""Markdown and JSON for the mirror's pages: article, indexes, tags, feed."""
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from datetime import datetime
+
+from newsmirror.mirror.files import safe_name
+
+# Characters that could start Markdown syntax inside running text.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
+
+
+def escape_md(text: str) -> str:
+    """Plain text (a title, a tag) as Markdown that renders as that text."""
+    text = " ".join(str(text).split())
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # A leading "1." or "-" would start a list where the text is a line.
+    number = re.match(r"\d+(?=[.)])", text)
+    if number:
+        return f"{number[0]}\\{text[number.end():]}"
+    return f"\\{text}" if text[:1] in "-+=" else text
+
+
+def link(label: str, target: str, from_dir: str) -> str:
+    """A Markdown link; mirror-relative targets become relative paths."""
+    if not re.match(r"^[a-z][a-z0-9+.-]*:", target):
+        target = posixpath.relpath(target, from_dir or ".")
+    target = target.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    return f"[{escape_md(label)}]({target})"
+
+
+def menu_line(menu: list[tuple[str, str]], from_dir: str) -> str:
+    return " | ".join(link(label, target, from_dir) for label, target in menu)
+
+
+def default_menu(channels: dict[str, str]) -> list[tuple[str, str]]:
+    return [("首页", "README.md")] + [
+        (name, f"indexes/{ch}.md") for ch, name in channels.items()]
+
+
+def tag_page_path(tag: str) -> str:
+    return f"tags/{safe_name(tag)}.md"
+
+
+def day(published: str) -> str:
+    return published[:10]
+
+
+def when(published: str) -> str:
+    return published[:16].replace("T", " ")
+
+
+def tidy(markdown: str) -> str:
+    """No trailing spaces, one blank line between blocks, a final newline."""
+    lines = [line.rstrip() for line in markdown.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def article_page(a: dict, channel_name: str, menu, footer) -> str:
+    page_dir = posixpath.dirname(a["page_path"])
+    meta = [when(a["published"])]
+    if a.get("source"):
+        meta.append(f"来源：{escape_md(a['source'])}")
+    meta.append(link(channel_name, f"indexes/{a['channel']}.md", page_dir))
+    if a["tags"]:
+        meta.append("标签：" + " ".join(
+            link(t, tag_page_path(t), page_dir) for t in a["tags"]))
+    qr_name = posixpath.basename(a["qr_path"])
+    return tidy("\n\n".join([
+        f"# {escape_md(a['title'])}",
+        menu_line(menu, page_dir),
+        " · ".join(meta),
+        "---",
+        a["body_markdown"],
+        "---",
+        "长按复制本页链接，或用手机扫描二维码分享：",
+        f"<{a['public_url']}>",
+        f"[![本页二维码]({qr_name})]({a['public_url']})",
+        f"原文地址：<{a['url']}>",
+        "---",
+        menu_line(footer, page_dir),
+    ]))
+
+
+def article_list(rows: list[dict], from_dir: str) -> str:
+    return "\n".join(
+        f"- {day(r['published'])} {link(r['title'], r['page_path'], from_dir)}"
+        for r in rows)
+
+
+def channel_index(title: str, rows: list[dict], menu) -> str:
+    return tidy("\n\n".join([f"# {escape_md(title)}", menu_line(menu, "indexes"),
+                             article_list(rows, "indexes") or "（暂无文章）"]))
+
+
+def tag_page(tag: str, rows: list[dict], menu) -> str:
+    return tidy("\n\n".join([f"# 标签：{escape_md(tag)}", menu_line(menu, "tags"),
+                             article_list(rows, "tags") or "（暂无文章）"]))
+
+
+def home_page(title: str, channels: dict[str, str], counts: dict[str, int],
+              rows: list[dict]) -> str:
+    channel_lines = "\n".join(
+        f"- {link(name, f'indexes/{ch}.md', '')}（{counts.get(ch, 0)}）"
+        for ch, name in channels.items())
+    return tidy("\n\n".join([f"# {escape_md(title)}", "## 频道", channel_lines,
+                             "## 最新文章", article_list(rows, "") or "（暂无文章）"]))
+
+
+def rfc3339(published: str) -> str:
+    return datetime.fromisoformat(published).isoformat()
+
+
+def json_feed(title: str, home_url: str, feed_url: str, rows: list[dict]) -> str:
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": title,
+        "home_page_url": home_url,
+        "feed_url": feed_url,
+        "items": [{
+            "id": r["public_url"],
+            "url": r["public_url"],
+            "external_url": r["url"],
+            "title": r["title"],
+            "content_html": r["content_html"],
+            "date_published": rfc3339(r["published"]),
+            "tags": r["tags"],
+            "language": r["language"] or None,
+        } for r in rows],
+    }
+    for item in feed["items"]:
+        if item["language"] is None:
+            del item["language"]
+    return json.dumps(feed, ensure_ascii=False, indent=1) + "\n"
