@@ -32,6 +32,8 @@ ITEM_PIPELINES = {
     "newsmirror.pipelines.qr_image.QrImagePipeline": 400,
     "newsmirror.pipelines.index.IndexPipeline": 500,
 }
+# Adds each pipeline's CPU time to the stats (newsmirror/cpu_ms/<Pipeline>).
+ITEM_PROCESSOR = "newsmirror.timing.TimedItemPipelineManager"
 
 EXTENSIONS = {
     "newsmirror.summary.CrawlSummary": 500,
