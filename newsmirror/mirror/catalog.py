@@ -70,29 +70,33 @@ class Catalog:
             "SELECT 1 FROM articles WHERE id = ?", (article_id,)
         ).fetchone() is not None
 
-    def add(self, article: dict) -> None:
-        values = dict(article, tags=json.dumps(article["tags"],
-                                               ensure_ascii=False))
-        stale = [("channel", article["channel"]), ("home", ""), ("feed", "")]
-        stale += [("tag", t) for t in article["tags"]]
+    def add(self, *articles: dict) -> None:
+        """Record articles and mark their list pages stale, in one
+        transaction (one commit per batch, not per article)."""
+        stale = {("home", ""), ("feed", "")}
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
-            old = self.conn.execute(
-                "SELECT tags FROM articles WHERE id = ?", (article["id"],)
-            ).fetchone()
-            if old:
-                stale += [("tag", t) for t in old["tags"]]
-            self.conn.execute(
-                f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(COLUMNS))})",
-                [values[c] for c in COLUMNS])
-            self.conn.execute("DELETE FROM article_tags WHERE id = ?",
-                              (article["id"],))
+            for article in articles:
+                stale.add(("channel", article["channel"]))
+                stale.update(("tag", t) for t in article["tags"])
+                old = self.conn.execute(
+                    "SELECT tags FROM articles WHERE id = ?", (article["id"],)
+                ).fetchone()
+                if old:
+                    stale.update(("tag", t) for t in old["tags"])
+                values = dict(article, tags=json.dumps(article["tags"],
+                                                       ensure_ascii=False))
+                self.conn.execute(
+                    f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(COLUMNS))})",
+                    [values[c] for c in COLUMNS])
+                self.conn.execute("DELETE FROM article_tags WHERE id = ?",
+                                  (article["id"],))
+                self.conn.executemany(
+                    "INSERT OR IGNORE INTO article_tags VALUES (?, ?)",
+                    [(t, article["id"]) for t in article["tags"]])
             self.conn.executemany(
-                "INSERT OR IGNORE INTO article_tags VALUES (?, ?)",
-                [(t, article["id"]) for t in article["tags"]])
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO stale VALUES (?, ?)", stale)
+                "INSERT OR IGNORE INTO stale VALUES (?, ?)", sorted(stale))
 
     def latest(self, limit: int, channel: str | None = None,
                with_content: bool = False) -> list[dict]:

@@ -1,9 +1,11 @@
 """Index: record each mirrored article and keep the list pages current.
 
-Channel indexes, tag pages, the home page and feed.json are rebuilt from
-the catalog for what changed only, every MIRROR_INDEX_EVERY items and when
-the spider closes (see newsmirror.mirror.catalog for why this is safe with
-several processes and across crashes).
+Articles are recorded in the catalog in batches of MIRROR_INDEX_EVERY, one
+commit each (a killed run fetches at most that many again); channel
+indexes, tag pages, the home page and feed.json are then rebuilt from the
+catalog for what changed only, after each batch and when the spider closes
+(see newsmirror.mirror.catalog for why this is safe with several processes
+and across crashes).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ class IndexPipeline:
         self.every = settings.getint("MIRROR_INDEX_EVERY")
         self.menu = settings.getlist("MIRROR_MENU")
         self.catalog: Catalog | None = None
-        self.pending = 0
+        self.batch: list[dict] = []
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -48,26 +50,30 @@ class IndexPipeline:
         self.rebuild()
 
     def close_spider(self):
-        self.rebuild()
+        self.flush()
         self.catalog.close()
 
     def process_item(self, item):
         a = ItemAdapter(item)
-        self.catalog.add({
+        self.batch.append({
             "id": a["id"], "channel": a["channel"], "title": a["title"],
             "published": a["published"], "url": a["url"],
             "page_path": a["page_path"], "public_url": a["public_url"],
             "tags": a["tags"], "language": a["language"],
             "content_html": a["body_html"],
         })
-        self.pending += 1
-        if self.pending >= self.every:
-            self.rebuild()
+        if len(self.batch) >= self.every:
+            self.flush()
         return item
+
+    def flush(self) -> None:
+        if self.batch:
+            self.catalog.add(*self.batch)
+            self.batch.clear()
+        self.rebuild()
 
     def rebuild(self) -> None:
         rebuilt = self.catalog.rebuild_stale(self.build)
-        self.pending = 0
         if rebuilt:
             self.stats.inc_value("newsmirror/list_pages_rebuilt", rebuilt)
 
