@@ -26,7 +26,9 @@ def escape_md(text: str) -> str:
 def link(label: str, target: str, from_dir: str) -> str:
     """A Markdown link; mirror-relative targets become relative paths."""
     if not re.match(r"^[a-z][a-z0-9+.-]*:", target):
-        target = posixpath.relpath(target, from_dir or ".")
+        # Rooted at "/" so relpath needs no getcwd() for every link.
+        target = posixpath.relpath(posixpath.join("/", target),
+                                   posixpath.join("/", from_dir))
     target = target.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
     return f"[{escape_md(label)}]({target})"
 
