@@ -63,3 +63,20 @@ def test_a_run_killed_before_rebuilding_is_finished_by_the_next(make_crawler, mi
     assert not (mirror_dir / "indexes/p1.md").exists()
     run(make_crawler())
     assert "文章 9" in (mirror_dir / "indexes/p1.md").read_text("utf-8")
+
+
+def test_batches_update_bounded_lists_and_tag_pages_at_close(make_crawler, mirror_dir):
+    pipeline = IndexPipeline.from_crawler(make_crawler(MIRROR_INDEX_EVERY=2))
+    pipeline.open_spider()
+    pipeline.process_item(article(1))
+    assert not Catalog(mirror_dir).has("1")  # recorded with its batch
+    pipeline.process_item(article(2))
+    assert Catalog(mirror_dir).has("2")
+    assert "文章 2" in (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    assert "文章 2" in (mirror_dir / "README.md").read_text("utf-8")
+    assert not (mirror_dir / "tags/暴雨.md").exists()
+    pipeline.process_item(article(3))
+    pipeline.close_spider()
+    tag = (mirror_dir / "tags/暴雨.md").read_text("utf-8")
+    assert [f"文章 {n}]" in tag for n in (1, 2, 3)] == [True, True, True]
+    assert "文章 3" in (mirror_dir / "indexes/p1.md").read_text("utf-8")

@@ -117,18 +117,26 @@ class Catalog:
         return {r["channel"]: r["n"] for r in self.conn.execute(
             "SELECT channel, COUNT(*) AS n FROM articles GROUP BY channel")}
 
-    def rebuild_stale(self, build: Callable[[str, str], None]) -> int:
-        """Call build(kind, key) for each stale page, holding the write
-        lock so no article is added between reading and clearing."""
+    def rebuild_stale(self, build: Callable[[str, str], None],
+                      kinds: Iterable[str] | None = None) -> int:
+        """Call build(kind, key) for each stale page (of the given kinds,
+        or all), holding the write lock so no article is added between
+        reading and clearing."""
+        where, args = "", []
+        if kinds is not None:
+            args = list(kinds)
+            where = f"WHERE kind IN ({', '.join('?' * len(args))})"
         # A write transaction touches the file even when it changes
         # nothing; an unchanged mirror must stay byte-identical.
-        if self.conn.execute("SELECT 1 FROM stale LIMIT 1").fetchone() is None:
+        if self.conn.execute(f"SELECT 1 FROM stale {where} LIMIT 1",
+                             args).fetchone() is None:
             return 0
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
-            stale: Iterable[dict] = self.conn.execute(
-                "SELECT kind, key FROM stale ORDER BY kind, key").fetchall()
+            stale: list[dict] = self.conn.execute(
+                f"SELECT kind, key FROM stale {where} ORDER BY kind, key",
+                args).fetchall()
             for row in stale:
                 build(row["kind"], row["key"])
-            self.conn.execute("DELETE FROM stale")
+            self.conn.execute(f"DELETE FROM stale {where}", args)
         return len(stale)

@@ -2,10 +2,12 @@
 
 Articles are recorded in the catalog in batches of MIRROR_INDEX_EVERY, one
 commit each (a killed run fetches at most that many again); channel
-indexes, tag pages, the home page and feed.json are then rebuilt from the
-catalog for what changed only, after each batch and when the spider closes
-(see newsmirror.mirror.catalog for why this is safe with several processes
-and across crashes).
+indexes, the home page and feed.json (a bounded number of the newest
+articles each) are then rebuilt from the catalog for what changed only,
+after each batch; tag pages, which list every article with the tag, when
+the spider closes, so their cost does not grow with the mirror for every
+batch (see newsmirror.mirror.catalog for why this is safe with several
+processes and across crashes).
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from newsmirror.mirror.files import inside, write_atomic
 from newsmirror.pipelines.markdown import public_url
 
 logger = logging.getLogger(__name__)
+
+# List pages of a fixed size, rebuilt after every batch.
+BOUNDED_PAGES = ("channel", "home", "feed")
 
 
 class IndexPipeline:
@@ -51,6 +56,7 @@ class IndexPipeline:
 
     def close_spider(self):
         self.flush()
+        self.rebuild()
         self.catalog.close()
 
     def process_item(self, item):
@@ -70,10 +76,10 @@ class IndexPipeline:
         if self.batch:
             self.catalog.add(*self.batch)
             self.batch.clear()
-        self.rebuild()
+        self.rebuild(BOUNDED_PAGES)
 
-    def rebuild(self) -> None:
-        rebuilt = self.catalog.rebuild_stale(self.build)
+    def rebuild(self, kinds=None) -> None:
+        rebuilt = self.catalog.rebuild_stale(self.build, kinds)
         if rebuilt:
             self.stats.inc_value("newsmirror/list_pages_rebuilt", rebuilt)
 
