@@ -27,8 +27,13 @@ CREATE TABLE IF NOT EXISTS articles (
     language TEXT NOT NULL,
     content_html TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS articles_by_date ON articles (published);
-CREATE INDEX IF NOT EXISTS articles_by_channel ON articles (channel, published);
+-- In the lists' full order, so "the newest N" reads N index entries
+-- instead of sorting every article with the same date.
+DROP INDEX IF EXISTS articles_by_date;
+DROP INDEX IF EXISTS articles_by_channel;
+CREATE INDEX IF NOT EXISTS articles_newest ON articles (published, id);
+CREATE INDEX IF NOT EXISTS articles_newest_by_channel
+    ON articles (channel, published, id);
 CREATE TABLE IF NOT EXISTS article_tags (
     tag TEXT NOT NULL,
     id TEXT NOT NULL,
