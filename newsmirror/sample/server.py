@@ -50,6 +50,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class SiteServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a crawler
+    # opening more connections at once; each then waits 1 s to retry.
+    request_queue_size = 128
 
     def __init__(self, root: Traversable | Path, port: int = 0,
                  routes: dict[str, Route] | None = None):
