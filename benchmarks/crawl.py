@@ -6,19 +6,22 @@ Without --site it builds a site of N articles from the bundled sample pages
 under new ids (spread over the nine channel feeds); --site takes a tree
 built by ../shared/tools/sitegen.py OUT --replicate K. The site is served on
 127.0.0.1 by the project's SiteServer in a separate process, so the server's
-CPU is not counted in the crawler's, and each crawl is `scrapy crawl
-secretchina` through the real engine in its own process:
+CPU is not counted in the crawler's (its CPU per article is printed too),
+and each crawl runs the secretchina spider with the project's settings
+through the real engine, in its own process:
 
   bare   every pipeline disabled (ITEM_PIPELINES = {}), fresh mirror
   full   all pipelines, fresh mirror
   rerun  all pipelines over the mirror the last full crawl left
 
 Each runs --repeat times; the medians are printed: articles per second
-(items / the spider's open-to-close time), full/bare, CPU ms per article
-of each pipeline (from the newsmirror/cpu_ms/* stats of
+(items / time from spider open to idle, when every download and item is
+done; closing then waits ~1 s for idle connections in every mode, and the
+pipelines' close work is shown per article in the stage table), full/bare,
+CPU ms per article of each pipeline (the newsmirror/cpu_ms/* stats of
 newsmirror.timing), the rerun's time and article requests (counted by the
-server), and each mode's peak RSS. The benchmark's own concurrency settings
-(below, printed too) replace the project's polite defaults.
+server), and peak RSS. The benchmark's own concurrency settings (printed
+too) replace the project's polite defaults.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,20 +91,23 @@ def count_articles(site: Path) -> int:
 
 def serve(site: str, conn) -> None:
     """Server process: SiteServer on loopback, answering the parent's
-    'count' (article requests so far) until 'stop'."""
+    'count' with (article requests, CPU seconds) so far until 'stop'."""
     from newsmirror.sample.server import SiteServer
 
     with SiteServer(Path(site)) as server:
         conn.send(server.base_url)
-        while (command := conn.recv()) != "stop":
+        while conn.recv() != "stop":
             with server._lock:
-                conn.send(sum(p.endswith(".html") for p in server.requests))
+                articles = sum(p.endswith(".html") for p in server.requests)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            conn.send((articles, usage.ru_utime + usage.ru_stime))
     conn.send("stopped")
 
 
 # One crawl, in its own process
 
 def crawl_child(config_path: str) -> None:
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
@@ -110,13 +117,21 @@ def crawl_child(config_path: str) -> None:
     settings.setdict(config["settings"], priority="cmdline")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("secretchina")
+    # The crawl's work is from opening to the engine finding nothing left
+    # to do; closing adds a fixed wait for idle connections (about 1 s).
+    times = {}
+    for signal in (signals.spider_opened, signals.spider_idle):
+        crawler.signals.connect(
+            lambda signal=signal: times.__setitem__(signal, time.monotonic()),
+            signal=signal, weak=False)
     process.crawl(crawler)
     process.start()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     stats = {k: v for k, v in crawler.stats.get_stats().items()
              if isinstance(v, (int, float))}
     stats.update(peak_rss_mb=usage.ru_maxrss / 1024,
-                 cpu_s=usage.ru_utime + usage.ru_stime)
+                 cpu_s=usage.ru_utime + usage.ru_stime,
+                 work_s=times[signals.spider_idle] - times[signals.spider_opened])
     Path(config["stats"]).write_text(json.dumps(stats))
 
 
@@ -132,12 +147,14 @@ def crawl(mode: str, run: int, base_url: str, mirror: Path, work: Path,
     config.write_text(json.dumps({"settings": settings,
                                   "stats": str(stats_path)}))
     server.send("count")
-    before = server.recv()
+    requests_before, cpu_before = server.recv()
     subprocess.run([sys.executable, __file__, "--crawl-child", str(config)],
                    cwd=ROOT, check=True)
     server.send("count")
+    requests_after, cpu_after = server.recv()
     stats = json.loads(stats_path.read_text())
-    stats["article_requests"] = server.recv() - before
+    stats["article_requests"] = requests_after - requests_before
+    stats["server_cpu_s"] = cpu_after - cpu_before
     return stats
 
 
@@ -153,44 +170,53 @@ def per_article(runs: list[dict], stat: str) -> float:
 
 
 def rate(s: dict) -> float:
-    return s.get("item_scraped_count", 0) / s["elapsed_time_seconds"]
+    return s.get("item_scraped_count", 0) / s["work_s"]
+
+
+def crawl_line(name: str, runs: list[dict]) -> str:
+    return (f"{name:<5}: {median(runs, rate):8.1f} articles/s  "
+            f"({median(runs, lambda s: s['work_s']):.1f} s to idle, "
+            f"{median(runs, lambda s: s['elapsed_time_seconds']):.1f} s to closed; CPU "
+            f"per article: crawler {1000 * per_article(runs, 'cpu_s'):.2f} ms, "
+            f"server {1000 * per_article(runs, 'server_cpu_s'):.2f} ms; "
+            f"peak RSS {median(runs, lambda s: s['peak_rss_mb']):.0f} MB)")
 
 
 def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
     bare, full, rerun = results["bare"], results["full"], results["rerun"]
+    runs = max(len(r) for r in results.values())
     lines = [
         f"site: {site}, {n} articles; {os.cpu_count()} cores; "
-        f"{len(full)} runs per mode, medians",
+        f"{runs} runs per mode, medians",
         "benchmark settings: " + ", ".join(
             f"{k}={v}" for k, v in BENCH_SETTINGS.items()
             if k not in ("LOG_LEVEL", "TELNETCONSOLE_ENABLED")),
         "server: newsmirror.sample.server.SiteServer in its own process",
-        f"bare : {median(bare, rate):8.1f} articles/s  "
-        f"({median(bare, lambda s: s['elapsed_time_seconds']):.1f} s, "
-        f"crawler CPU {1000 * per_article(bare, 'cpu_s'):.2f} ms/article, "
-        f"peak RSS {median(bare, lambda s: s['peak_rss_mb']):.0f} MB)",
-        f"full : {median(full, rate):8.1f} articles/s  "
-        f"({median(full, lambda s: s['elapsed_time_seconds']):.1f} s, "
-        f"crawler CPU {1000 * per_article(full, 'cpu_s'):.2f} ms/article, "
-        f"peak RSS {median(full, lambda s: s['peak_rss_mb']):.0f} MB)",
-        f"full/bare: {median(full, rate) / median(bare, rate):.2f}",
-        "pipeline CPU ms per article:",
     ]
-    total = 0.0
-    for stage in STAGES:
-        ms = per_article(full, f"newsmirror/cpu_ms/{stage}")
-        closing = per_article(full, f"newsmirror/cpu_ms/{stage}/close_spider")
-        total += ms + closing
-        extra = f"  (+ {closing:.3f} at close)" if closing >= 0.0005 else ""
-        lines.append(f"  {stage:<22}{ms:7.3f}{extra}")
-    lines += [
-        f"  {'all stages':<22}{total:7.3f}",
-        f"rerun: {median(rerun, lambda s: s['elapsed_time_seconds']):.2f} s, "
-        f"{max(s['article_requests'] for s in rerun)} article requests, "
-        f"{max(s.get('item_scraped_count', 0) for s in rerun)} items, "
-        f"peak RSS {median(rerun, lambda s: s['peak_rss_mb']):.0f} MB",
-        f"peak RSS, all modes: {max(s['peak_rss_mb'] for r in results.values() for s in r):.0f} MB",
-    ]
+    if bare:
+        lines.append(crawl_line("bare", bare))
+    if full:
+        lines.append(crawl_line("full", full))
+    if bare and full:
+        lines.append(f"full/bare: {median(full, rate) / median(bare, rate):.2f}")
+    if full:
+        lines.append("pipeline CPU ms per article:")
+        total = 0.0
+        for stage in STAGES:
+            ms = per_article(full, f"newsmirror/cpu_ms/{stage}")
+            closing = per_article(full, f"newsmirror/cpu_ms/{stage}/close_spider")
+            total += ms + closing
+            extra = f"  (+ {closing:.3f} at close)" if closing >= 0.0005 else ""
+            lines.append(f"  {stage:<22}{ms:7.3f}{extra}")
+        lines.append(f"  {'all stages':<22}{total:7.3f}")
+    if rerun:
+        lines.append(
+            f"rerun: {median(rerun, lambda s: s['elapsed_time_seconds']):.2f} s "
+            f"open to closed ({median(rerun, lambda s: s['work_s']):.2f} s to idle), "
+            f"{max(s['article_requests'] for s in rerun)} article requests, "
+            f"{max(s.get('item_scraped_count', 0) for s in rerun)} items, "
+            f"peak RSS {median(rerun, lambda s: s['peak_rss_mb']):.0f} MB")
+    lines.append("peak RSS, all modes: " + f"{max(s['peak_rss_mb'] for r in results.values() for s in r):.0f} MB")
     return "\n".join(lines)
 
 
@@ -205,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per mode (default 3)")
     parser.add_argument("--modes", default="bare,full,rerun",
-                        help="which modes to run (default all)")
+                        help="which modes to run (default all; rerun needs full)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (site, mirrors, logs)")
     parser.add_argument("--crawl-child", help=argparse.SUPPRESS)
@@ -213,8 +239,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.crawl_child:
         return crawl_child(args.crawl_child)
 
-    work = Path(tempfile.mkdtemp(prefix="newsmirror-bench-"))
     modes = args.modes.split(",")
+    if not set(modes) <= {"bare", "full", "rerun"} or (
+            "rerun" in modes and "full" not in modes):
+        parser.error("--modes: some of bare, full, rerun (rerun needs full)")
+    work = Path(tempfile.mkdtemp(prefix="newsmirror-bench-"))
     try:
         if args.site:
             site = args.site.resolve()

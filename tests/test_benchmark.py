@@ -1,0 +1,20 @@
+"""The crawl benchmark runs end to end and reports every figure."""
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_benchmark_reports_bare_full_and_rerun():
+    out = subprocess.run(
+        [sys.executable, "benchmarks/crawl.py", "-n", "30", "--repeat", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "site: generated from the sample, 30 articles" in out
+    for line in ("bare :", "full :", "full/bare:", "CleanPipeline",
+                 "TagsPipeline", "MarkdownPagePipeline", "QrImagePipeline",
+                 "IndexPipeline", "all stages", "peak RSS, all modes:",
+                 "CONCURRENT_REQUESTS=32", "AUTOTHROTTLE_ENABLED=False"):
+        assert line in out, line
+    # The rerun over the finished mirror fetches feeds only.
+    assert "0 article requests, 0 items" in out
+    assert "bare 1/1: " in out and "full 1/1: " in out
