@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS article_tags (
     id TEXT NOT NULL,
     PRIMARY KEY (tag, id)
 );
+-- Replacing an article deletes its tags by id: without this, a full scan.
+CREATE INDEX IF NOT EXISTS article_tags_by_id ON article_tags (id);
 CREATE TABLE IF NOT EXISTS stale (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
