@@ -146,6 +146,8 @@ def crawl(mode: str, run: int, base_url: str, mirror: Path, work: Path,
     stats_path = work / f"{mode}-{run}.stats.json"
     config.write_text(json.dumps({"settings": settings,
                                   "stats": str(stats_path)}))
+    # Start each crawl with no earlier writes still to flush.
+    os.sync()
     server.send("count")
     requests_before, cpu_before = server.recv()
     subprocess.run([sys.executable, __file__, "--crawl-child", str(config)],
@@ -200,13 +202,17 @@ def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
     if bare and full:
         lines.append(f"full/bare: {median(full, rate) / median(bare, rate):.2f}")
     if full:
-        lines.append("pipeline CPU ms per article:")
+        lines.append("pipeline CPU ms per article (crawler thread, "
+                     "+ at close, + in workers):")
         total = 0.0
         for stage in STAGES:
-            ms = per_article(full, f"newsmirror/cpu_ms/{stage}")
-            closing = per_article(full, f"newsmirror/cpu_ms/{stage}/close_spider")
-            total += ms + closing
+            ms, closing, worker = (
+                per_article(full, f"newsmirror/cpu_ms/{stage}{part}")
+                for part in ("", "/close_spider", "/worker"))
+            total += ms + closing + worker
             extra = f"  (+ {closing:.3f} at close)" if closing >= 0.0005 else ""
+            if worker:
+                extra += f"  (+ {worker:.3f} in worker processes)"
             lines.append(f"  {stage:<22}{ms:7.3f}{extra}")
         lines.append(f"  {'all stages':<22}{total:7.3f}")
     if rerun:
@@ -263,16 +269,18 @@ def main(argv: list[str] | None = None) -> None:
                 if mode not in modes:
                     continue
                 for run in range(args.repeat):
-                    mirror = work / f"mirror-{mode}"
-                    shutil.rmtree(mirror, ignore_errors=True)
-                    results[mode].append(crawl(mode, run, base_url, mirror,
-                                               work, parent))
+                    # A new directory each time: deleting the last one
+                    # would load the disk during the next crawl.
+                    results[mode].append(crawl(
+                        mode, run, base_url, work / f"mirror-{mode}-{run}",
+                        work, parent))
                     print(f"{mode} {run + 1}/{args.repeat}: "
                           f"{rate(results[mode][-1]):.1f} articles/s", flush=True)
             if "rerun" in modes:
                 for run in range(args.repeat):
                     results["rerun"].append(crawl(
-                        "rerun", run, base_url, work / "mirror-full", work, parent))
+                        "rerun", run, base_url,
+                        work / f"mirror-full-{args.repeat - 1}", work, parent))
                     print(f"rerun {run + 1}/{args.repeat}: "
                           f"{results['rerun'][-1]['elapsed_time_seconds']:.2f} s",
                           flush=True)

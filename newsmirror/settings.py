@@ -20,6 +20,8 @@ MIRROR_INDEX_SIZE = 300  # newest articles listed per channel index
 MIRROR_HOME_SIZE = 50  # newest articles on the home page
 MIRROR_FEED_SIZE = 50  # newest articles in feed.json
 MIRROR_INDEX_EVERY = 100  # rebuild list pages after this many new articles
+# Processes drawing the QR images beside the crawl (0: in the crawler).
+MIRROR_QR_WORKERS = 1
 # Header and footer links: [label, path in the mirror or absolute URL].
 # Empty: home and channel indexes in the header, home in the footer.
 MIRROR_MENU = []

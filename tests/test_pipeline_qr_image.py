@@ -1,4 +1,7 @@
 """QR image: a PNG beside the page that decodes to the page's public URL."""
+import asyncio
+
+import pytest
 import zxingcpp
 from PIL import Image
 
@@ -17,11 +20,20 @@ def test_qr_png_decodes_to_the_text(tmp_path):
     assert decode(tmp_path / "q.png") == [url]
 
 
-def test_pipeline_writes_the_png_in_the_mirror(crawler, mirror_dir):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_pipeline_writes_the_png_in_the_mirror(make_crawler, mirror_dir, workers):
+    crawler = make_crawler(MIRROR_QR_WORKERS=workers)
     url = "https://example.org/m/blob/main/pages/p1/7.md"
     item = ArticleItem(id="7", url="u", channel="p1", title="t", published="p",
                        body_html="<p>x</p>", public_url=url,
                        page_path="pages/p1/7.md", qr_path="pages/p1/7.md.png")
-    QrImagePipeline.from_crawler(crawler).process_item(item)
+    pipeline = QrImagePipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    try:
+        assert asyncio.run(pipeline.process_item(item)) is item
+    finally:
+        pipeline.close_spider()
     assert decode(mirror_dir / "pages/p1/7.md.png") == [url]
     assert crawler.stats.get_value("newsmirror/qr_written") == 1
+    worker_ms = crawler.stats.get_value("newsmirror/cpu_ms/QrImagePipeline/worker")
+    assert (worker_ms >= 0) if workers else worker_ms is None

@@ -29,6 +29,16 @@ class Dropping:
         raise DropItem("not wanted")
 
 
+class Waiting:
+    async def process_item(self, item):
+        item["before"] = sum(range(10_000))
+        await asyncio.sleep(0)
+        if item.get("drop"):
+            raise DropItem("dropped after waiting")
+        item["after"] = True
+        return item
+
+
 def run(manager, item):
     async def crawl():
         await manager.open_spider_async()
@@ -58,6 +68,15 @@ def test_a_dropped_item_is_timed_and_still_dropped(crawler):
     assert stats["newsmirror/cpu_ms/Busy"] >= 0
     assert stats["newsmirror/cpu_ms/Dropping"] >= 0
     assert "newsmirror/cpu_ms/Dropping/open_spider" not in stats
+
+
+def test_a_coroutine_pipeline_is_timed_step_by_step(crawler):
+    manager = TimedItemPipelineManager(Waiting(), Busy(), crawler=crawler)
+    item = run(manager, {})
+    assert item["after"] and item["seen"] == item["before"]
+    assert crawler.stats.get_value("newsmirror/cpu_ms/Waiting") >= 0
+    with pytest.raises(DropItem):
+        run(manager, {"drop": True})
 
 
 def test_a_crawl_times_every_project_pipeline(crawler, mirror_dir):
