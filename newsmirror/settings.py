@@ -37,9 +37,12 @@ EXTENSIONS = {
     "newsmirror.summary.CrawlSummary": 500,
 }
 
-# Polite by default: a news site, one request at a time, adaptive delay.
+# Polite by default: a news site, two requests at a time at most, a delay
+# that AutoThrottle raises when the site slows down.
+# Where the site's operators can reach us; the User-Agent is built from it
+# (newsmirror.user_agent) unless USER_AGENT is set.
 CONTACT_URL = "https://github.com/OWNER/REPO"
-USER_AGENT = f"newsmirror/1.0 (+{CONTACT_URL})"
+ADDONS = {"newsmirror.user_agent.ContactUserAgent": 0}
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1
@@ -54,6 +57,19 @@ DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 3
+# Wait before each retry: 2, 4, 8 s, or the server's Retry-After, at most
+# RETRY_BACKOFF_MAX (newsmirror.middlewares.retry).
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 60.0
+REDIRECT_MAX_TIMES = 5  # an article needs one or two; more is a loop
+# The spider retries a cut-short page with Scrapy's get_retry_request(),
+# whose request carries these on purpose.
+META_COPY_WARN_SKIP_KEYS = ["retry_times", "download_latency"]
+DOWNLOADER_MIDDLEWARES = {
+    "newsmirror.middlewares.offsite_redirect.OffsiteRedirectMiddleware": 45,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "newsmirror.middlewares.retry.BackoffRetryMiddleware": 550,
+}
 LOGSTATS_INTERVAL = 60
 LOG_LEVEL = "INFO"
 

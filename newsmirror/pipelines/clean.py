@@ -7,6 +7,8 @@ script, event handler or javascript:/data: URL reaches a published page.
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import urlsplit
 
 import lxml.html
 import nh3
@@ -60,6 +62,13 @@ def _cut_from_marker(root, markers: tuple[str, ...]) -> None:
         return
 
 
+def _web_url(url: str | None) -> bool:
+    """http(s) or relative, as a browser reads it (it ignores blanks and
+    control characters, so " java\tscript:" is a javascript: URL)."""
+    url = re.sub(r"[\x00-\x20]", "", url or "")
+    return bool(url) and urlsplit(url).scheme.lower() in ("", "http", "https")
+
+
 def _video_link(el) -> str | None:
     src = el.get("src") or next(
         (s.get("src") for s in el.iter("source") if s.get("src")), None)
@@ -84,7 +93,7 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
     # Embedded media are content: keep them as links, never as players.
     for el in list(root.iter("iframe", "video", "embed", "object", "audio")):
         src = _video_link(el) or el.get("data")
-        if src and el.getparent() is not None:
+        if _web_url(src) and el.getparent() is not None:
             title = (el.get("title") or el.text_content().strip() or "视频")
             link = lxml.html.fragment_fromstring(
                 "<p><a></a></p>").find("a")
@@ -93,10 +102,13 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
             el.addprevious(link.getparent())
         if el.getparent() is not None:
             el.drop_tree()
-    for a in root.iter("a"):
+    for a in list(root.iter("a")):
         # Links without a target would render as "[text]()": keep the text.
-        if not a.get("href") or a.get("href", "").startswith("#"):
+        if not _web_url(a.get("href")) or a.get("href", "").startswith("#"):
             a.drop_tag()
+    for img in list(root.iter("img")):
+        if not _web_url(img.get("src")):
+            img.drop_tree()  # keeps the text after it
     root.make_links_absolute(base_url, resolve_base_href=False,
                              handle_failures="discard")
     _caption_images(root)
