@@ -53,6 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class SiteServer(ThreadingHTTPServer):
     daemon_threads = True
+    # A crawler opens many connections at once; with the default backlog
+    # of 5 the kernel drops some SYNs and they wait a second to be resent.
+    request_queue_size = 64
 
     def __init__(self, root: Traversable | Path, port: int = 0,
                  routes: dict[str, Route] | None = None):
