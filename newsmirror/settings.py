@@ -70,6 +70,11 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newsmirror.middlewares.retry.BackoffRetryMiddleware": 550,
 }
+# With JOBDIR, keep the request queues in SQLite: a crawl killed with
+# SIGKILL leaves Scrapy's default file queues torn (a later push fails);
+# SQLite commits each push and pop whole.
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleLifoSQLiteQueue"
+SCHEDULER_START_DISK_QUEUE = "scrapy.squeues.PickleFifoSQLiteQueue"
 LOGSTATS_INTERVAL = 60
 LOG_LEVEL = "INFO"
 

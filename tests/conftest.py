@@ -77,14 +77,22 @@ CRAWL_SETTINGS = {
 }
 
 
-def run_crawl(base_url: str, mirror: Path, *args: str, timeout: int = 180,
-              **settings) -> subprocess.CompletedProcess:
-    """`scrapy crawl secretchina` in a subprocess, as a user runs it."""
+def crawl_command(base_url: str, mirror: Path, *args: str, **settings) -> list[str]:
+    """`scrapy crawl secretchina` with the fast settings; run it in ROOT
+    with CRAWL_ENV."""
     cmd = [sys.executable, "-m", "scrapy", "crawl", "secretchina"]
     for name, value in {**CRAWL_SETTINGS, "SECRETCHINA_BASE_URL": base_url,
                         "MIRROR_DIR": str(mirror), **settings}.items():
         cmd += ["-s", f"{name}={value}"]
-    cmd += list(args)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
+    return cmd + list(args)
+
+
+CRAWL_ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+
+
+def run_crawl(base_url: str, mirror: Path, *args: str, timeout: int = 180,
+              **settings) -> subprocess.CompletedProcess:
+    """`scrapy crawl secretchina` in a subprocess, as a user runs it."""
+    return subprocess.run(crawl_command(base_url, mirror, *args, **settings),
+                          cwd=ROOT, env=CRAWL_ENV, capture_output=True,
                           text=True, timeout=timeout)

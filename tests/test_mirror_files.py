@@ -52,3 +52,18 @@ def test_write_atomic_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
         write_atomic(target, "new")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["page.md"]
+
+
+def test_temp_files_of_dead_writers_are_removed_not_those_of_live_ones(tmp_path):
+    import fcntl
+    dead = tmp_path / "pages/p1/.1.md.abc.tmp"
+    dead.parent.mkdir(parents=True)
+    dead.write_text("half a pa")
+    live = tmp_path / ".feed.json.xyz.tmp"
+    with live.open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        assert files.remove_stale_temp_files(tmp_path) == 1
+        assert live.exists()
+    assert not dead.exists()
+    assert files.remove_stale_temp_files(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["p1", "pages"]

@@ -1,6 +1,7 @@
 """Paths that stay inside the mirror, and files that are never half-written."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*%]')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.I)
 MAX_NAME_BYTES = 120
+TEMP_SUFFIX = ".tmp"
 
 
 class UnsafePath(ValueError):
@@ -53,13 +55,37 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX,
                                dir=path.parent)
     try:
+        # Held until the rename: an unlocked temp file is a killed writer's.
+        fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+            f.flush()
+            os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
     return True
+
+
+def remove_stale_temp_files(root: Path) -> int:
+    """Delete the temp files of writers that died (SIGKILL, power loss)
+    before their rename; those of live writers are locked and stay."""
+    removed = 0
+    for tmp in Path(root).rglob(f".*{TEMP_SUFFIX}"):
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # renamed meanwhile
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue
+        else:
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
