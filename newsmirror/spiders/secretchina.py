@@ -21,7 +21,7 @@ from newsmirror.mirror.catalog import Catalog
 from newsmirror.sites.secretchina import SECRETCHINA
 
 URL_DATE = re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/")
-# Article ids are ASCII digits; a longer one is not an id but an attack.
+# Article ids: ASCII digits (isdigit() takes any script's), of sane length.
 ARTICLE_ID = re.compile(r"[0-9]{1,20}")
 # A page cut short without the server saying so (no Content-Length).
 COMPLETE_HTML = re.compile(rb"</html\s*>", re.I)
@@ -116,13 +116,13 @@ class SecretChinaSpider(scrapy.Spider):
                 self.count("skipped/already_mirrored")
                 continue
             self.requested.add(article_id)
-            yield scrapy.Request(link, callback=self.parse_article,
-                                 errback=self.failed, dont_filter=True,
-                                 cb_kwargs={
-                "channel": channel,
-                "feed_title": entry.xpath("title/text()").get("").strip(),
-                "feed_date": entry.xpath("pubDate/text()").get("").strip(),
-            })
+            yield scrapy.Request(
+                link, callback=self.parse_article, errback=self.failed,
+                dont_filter=True, cb_kwargs={
+                    "channel": channel,
+                    "feed_title": entry.xpath("title/text()").get("").strip(),
+                    "feed_date": entry.xpath("pubDate/text()").get("").strip(),
+                })
 
     @staticmethod
     def feed_items(response):
