@@ -60,9 +60,10 @@ LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 # Each run's items as UTF-8 JSON beside the mirror, not in the published
 # tree: MIRROR_DIR-items/secretchina-<UTC time>.json, no file for a run
-# with no new article. -o/-O or -s FEEDS=<json> replace this.
+# with no new article. The time has microseconds (batch_time) as several
+# processes may crawl into one mirror. -o/-O or -s FEEDS=<json> replace this.
 FEEDS = {
-    "%(mirror_dir)s-items/%(name)s-%(time)s.json": {
+    "%(mirror_dir)s-items/%(name)s-%(batch_time)s.json": {
         "format": "json", "encoding": "utf-8", "store_empty": False,
     },
 }

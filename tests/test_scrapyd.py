@@ -7,9 +7,11 @@ through schedule.json.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -89,19 +91,23 @@ def scrapyd(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPY")}
     env.update(HOME=str(workdir))
     env.pop("PYTHONPATH", None)
+    # Its own process group: scrapyd leaves running jobs behind when it
+    # stops, and the group holds them too.
     with open(workdir / "scrapyd.out", "w") as out:
         process = subprocess.Popen([sys.executable, "-m", "scrapyd"], cwd=workdir,
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+                                   env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     server = Scrapyd(workdir, process, f"http://127.0.0.1:{port}/")
     try:
         server.poll(server.up, "scrapyd answers daemonstatus.json")
         yield server
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
