@@ -33,6 +33,14 @@ ITEM_PIPELINES = {
     "newsmirror.pipelines.index.IndexPipeline": 500,
 }
 
+# Several workers sharing one crawl through Redis (README: "Run on several
+# machines"), e.g. redis://host:6379/0. Empty: one process, no Redis.
+REDIS_URL = ""
+REDIS_WORKER_LEASE = 60  # seconds a silent worker keeps its requests
+ADDONS = {
+    "newsmirror.distributed.Distributed": 0,
+}
+
 EXTENSIONS = {
     "newsmirror.summary.CrawlSummary": 500,
 }
