@@ -9,7 +9,7 @@ until the worker is done with it:
 - an item from its response has been through the pipelines (the article
   is in the catalog, or dropped);
 - or its successor (a retry, a redirect) is in the queue;
-- or the worker is idle, so everything it took is finished.
+- or the worker is idle or closing, so everything it took is finished.
 
 Each worker renews a lease (`<spider>:lease:<worker>`, REDIS_WORKER_LEASE
 seconds). An idle worker puts back into the queue what a worker whose
@@ -131,15 +131,13 @@ class LeasedScheduler(Scheduler):
         self.server.set(self.key("lease"), self.worker, ex=self.lease)
 
     def close(self, reason):
+        # Scrapy closes the scheduler only once every request it handed
+        # out is finished, whatever the reason (Ctrl-C included).
         self.renewal.stop()
-        if reason == "finished":  # idle: nothing held any more
-            if self.server.eval(LEAVE, 5, self.workers_key, self.queue.key,
-                                self.df.key, self.held_key, self.key("lease"),
-                                self.worker):
-                logger.info("redis: last worker out, the round is over")
-        else:
-            self.server.delete(self.key("lease"))
-            self.requeue(self.worker)
+        if self.server.eval(LEAVE, 5, self.workers_key, self.queue.key,
+                            self.df.key, self.held_key, self.key("lease"),
+                            self.worker):
+            logger.info("redis: last worker out, the round is over")
         super().close(reason)
 
     def enqueue_request(self, request):
@@ -156,7 +154,7 @@ class LeasedScheduler(Scheduler):
             self.server.hdel(self.held_key, request.meta[HELD])
 
     def requeue(self, worker: str) -> int:
-        """Put back what a worker whose lease is gone held; -1 if alive."""
+        """Put back what a worker whose lease ran out held; -1 if alive."""
         n = self.server.eval(REQUEUE_IF_GONE, 4, self.key("lease", worker),
                              self.key("held", worker), self.queue.key,
                              self.workers_key, worker)

@@ -54,6 +54,8 @@ def free_port() -> int:
 def redis_url(tmp_path):
     exe = shutil.which("redis-server")
     if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed: .ci/run installs it")
         pytest.skip("redis-server is not installed (.ci/run installs it): "
                     "Redis tests not run")
     port = free_port()
@@ -138,43 +140,66 @@ def site(tmp_path):
         yield server, articles, Gate(server, articles.values())
 
 
-class Workers:
-    """`scrapy crawl secretchina` processes; any left running are killed."""
+class Worker:
+    """One `scrapy crawl secretchina` process; its log is read as it comes."""
 
-    def __init__(self, tmp_path: Path, base_url: str, mirror: Path, **settings):
-        self.tmp_path, self.base_url, self.mirror = tmp_path, base_url, mirror
-        self.settings = {**WORKER, **settings}
-        self.procs: list[subprocess.Popen] = []
+    def __init__(self, cmd: list[str], env: dict[str, str]):
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.lines: list[str] = []
+        self.ended = False
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
 
-    def start(self) -> subprocess.Popen:
-        cmd, env = crawl_command(self.base_url, self.mirror, **self.settings)
-        log = open(self.tmp_path / f"worker{len(self.procs)}.log", "w+")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log,
-                                text=True)
-        proc.log = log
-        self.procs.append(proc)
-        return proc
+    def read(self) -> None:
+        for line in self.proc.stdout:
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.ended = True
+            self.cond.notify_all()
 
-    @staticmethod
-    def finish(proc: subprocess.Popen) -> str:
-        proc.wait(timeout=WAIT)
-        proc.log.seek(0)
-        log = proc.log.read()
-        assert proc.returncode == 0, log[-3000:]
+    def wait_for_line(self, text: str) -> None:
+        def seen():
+            return any(text in line for line in self.lines)
+        with self.cond:
+            self.cond.wait_for(lambda: seen() or self.ended, timeout=WAIT)
+            assert seen(), "".join(self.lines)[-3000:]
+
+    def finish(self) -> str:
+        self.proc.wait(timeout=WAIT)
+        self.reader.join(WAIT)
+        log = "".join(self.lines)
+        assert self.proc.returncode == 0, log[-3000:]
         return log
 
+
+class Workers:
+    """Workers on one site, mirror and Redis; any left running are killed."""
+
+    def __init__(self, base_url: str, mirror: Path, **settings):
+        self.base_url, self.mirror = base_url, mirror
+        self.settings = {**WORKER, **settings}
+        self.started: list[Worker] = []
+
+    def start(self) -> Worker:
+        worker = Worker(*crawl_command(self.base_url, self.mirror, **self.settings))
+        self.started.append(worker)
+        return worker
+
     def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.log.close()
+        for worker in self.started:
+            if worker.proc.poll() is None:
+                worker.proc.kill()
+            worker.proc.wait()
 
 
 @pytest.fixture
 def workers(tmp_path, site, redis_url):
     server, _, _ = site
-    group = Workers(tmp_path, server.base_url, tmp_path / "mirror", REDIS_URL=redis_url)
+    group = Workers(server.base_url, tmp_path / "mirror", REDIS_URL=redis_url)
     try:
         yield group
     finally:
@@ -227,7 +252,7 @@ def test_three_workers_share_the_crawl_and_fetch_each_article_once(
     procs = [workers.start() for _ in range(3)]
     gate.wait_for(6)  # two downloads from each of the three workers
     gate.open()
-    logs = [workers.finish(p) for p in procs]
+    logs = [p.finish() for p in procs]
 
     written = [pages_written(log) for log in logs]
     assert sum(written) == len(articles) and min(written) >= 2, written
@@ -255,13 +280,13 @@ def test_a_killed_workers_requests_are_finished_by_another(site, workers, redis_
     in_flight = gate.wait_for(2)  # both of its downloads are at the gate
     survivor = workers.start()
     gate.wait_for(4)  # the survivor is fetching too
-    doomed.send_signal(signal.SIGKILL)
-    doomed.wait()
+    doomed.proc.send_signal(signal.SIGKILL)
+    doomed.proc.wait()
     r = redis.Redis.from_url(redis_url)
     held = {k.decode(): r.hlen(k) for k in r.keys("secretchina:held:*")}
     assert len(held) == 2 and min(held.values()) >= 2, held
     gate.open()
-    log = workers.finish(survivor)
+    log = survivor.finish()
 
     assert "back in the queue" in log
     assert pages_written(log) == len(articles)
@@ -270,5 +295,27 @@ def test_a_killed_workers_requests_are_finished_by_another(site, workers, redis_
     assert set(fetched) == set(articles.values())
     assert {p for p, n in fetched.items() if n > 1} == set(in_flight)
     assert max(fetched.values()) == 2
+    check_mirror(workers.mirror, articles)
+    assert r.keys("secretchina:*") == []
+
+
+def test_a_stopped_worker_finishes_what_it_holds_and_the_next_resumes(
+        site, workers, redis_url):
+    server, articles, gate = site
+    first = workers.start()
+    in_flight = gate.wait_for(2)
+    first.proc.send_signal(signal.SIGINT)  # Ctrl-C
+    first.wait_for_line("shutting down gracefully")
+    gate.open()
+    log = first.finish()
+    assert pages_written(log) == 2  # the two requests it had in flight
+    assert {p.stem for p in workers.mirror.glob("pages/*/*.md")} == {
+        Path(p).stem for p in in_flight}
+    r = redis.Redis.from_url(redis_url)
+    assert r.keys("secretchina:held:*") == [] and r.zcard("secretchina:requests") > 0
+
+    log = workers.start().finish()
+    assert pages_written(log) == len(articles) - 2
+    assert article_requests(server) == Counter(dict.fromkeys(articles.values(), 1))
     check_mirror(workers.mirror, articles)
     assert r.keys("secretchina:*") == []
