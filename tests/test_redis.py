@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import signal
 import socket
@@ -18,6 +19,7 @@ import subprocess
 import threading
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -283,8 +285,11 @@ def test_a_killed_workers_requests_are_finished_by_another(site, workers, redis_
     doomed.proc.send_signal(signal.SIGKILL)
     doomed.proc.wait()
     r = redis.Redis.from_url(redis_url)
-    held = {k.decode(): r.hlen(k) for k in r.keys("secretchina:held:*")}
-    assert len(held) == 2 and min(held.values()) >= 2, held
+    held = {k.decode(): {urlsplit(pickle.loads(m)["url"]).path for m in r.hkeys(k)}
+            for k in r.keys("secretchina:held:*")}
+    assert len(held) == 2, held
+    doomed_held = next(v for k, v in held.items() if f":{doomed.proc.pid}:" in k)
+    assert set(in_flight) <= doomed_held
     gate.open()
     log = survivor.finish()
 
