@@ -6,8 +6,8 @@ shared duplicate filter has already seen it. Here a popped request is
 *held* in Redis under the worker's name (a hash `<spider>:held:<worker>`)
 until the worker is done with it:
 
-- an item from its response has been through the pipelines (the article
-  is in the catalog, or dropped);
+- its item (an article page gives one) has been through the pipelines
+  (the article is in the catalog, or dropped);
 - or its successor (a retry, a redirect) is in the queue;
 - or the worker is idle or closing, so everything it took is finished.
 
