@@ -215,8 +215,8 @@ def reference(page_html: bytes, page_url: str) -> Reference:
         if not href or href.startswith(("#", "javascript:", "mailto:")) \
                 or "/cdn-cgi/" in href or boilerplate(a):
             continue
-        href = norm_href(href, url)
         tag = TAG_HREF.search(urlsplit(href).path)
+        href = norm_href(href, url)
         if tag:
             tags.add(" ".join(unquote(tag.group("tag")).split()))
         if a.get("data-source-line") is None:
