@@ -305,12 +305,14 @@ def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
     s = Scorer(result)
     imgs = [(norm_href(i.get("src", ""), ref.url, served), i)
             for i in body.iter("img")]
-    s.check([src for src, _ in imgs] == [src for src, _ in ref.images],
-            f"images differ: {len(imgs)} on the page, {len(ref.images)} in the body")
-    for (src, caption), (_, img) in zip(ref.images, imgs):
-        block = next(a for a in img.iterancestors() if a.tag in BLOCKS)
-        s.check(caption in norm(block.text_content()) + norm(img.get("alt", "")),
-                f"caption missing: {caption[:40]}")
+    for n, (src, caption) in enumerate(ref.images):
+        page_src, img = imgs[n] if n < len(imgs) else ("", None)
+        block = next((a for a in img.iterancestors() if a.tag in BLOCKS), body) \
+            if img is not None else body
+        s.check(page_src == src and caption in norm(block.text_content())
+                + norm(img.get("alt", "")), f"image {n + 1} or its caption missing: {src}")
+    if len(imgs) > len(ref.images):
+        s.check(False, f"{len(imgs) - len(ref.images)} images not in the body")
     result.images = s.score
 
     s = Scorer(result)
@@ -445,6 +447,23 @@ def report(results: list[Result], verbose: bool) -> bool:
     return perfect == len(results) and bool(results)
 
 
+def markdown_table(results: list[Result]) -> None:
+    """The totals per channel and overall, as a Markdown table."""
+    print("| channel | articles | paragraphs found | leaks | images | structure "
+          "| metadata | meeting every target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    groups: dict[str, list[Result]] = {}
+    for r in results:
+        groups.setdefault(r.page.split("/")[1], []).append(r)
+    for name, rows in [*sorted(groups.items()), ("**total**", results)]:
+        def total(field):
+            return frac(tuple(sum(getattr(r, field)[i] for r in rows) for i in (0, 1)))
+        print(f"| {name} | {len(rows)} | {total('paragraphs')} "
+              f"| {sum(r.leaks for r in rows)} | {total('images')} "
+              f"| {total('structure')} | {total('metadata')} "
+              f"| {sum(r.perfect for r in rows)}/{len(rows)} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -462,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
                              "temporary directory, removed afterwards)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print every failed check under its row")
+    parser.add_argument("--markdown", action="store_true",
+                        help="also print the totals per channel as a Markdown table")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
@@ -481,7 +502,10 @@ def main(argv: list[str] | None = None) -> int:
                            stdout=subprocess.DEVNULL)
         served = served_crawls(site, tools, mirrors)
         results = measure(site, *mirrors, served)
-        return 0 if report(results, args.verbose) else 1
+        ok = report(results, args.verbose)
+        if args.markdown:
+            markdown_table(results)
+        return 0 if ok else 1
 
 
 if __name__ == "__main__":
