@@ -3,7 +3,6 @@ the cleaned article's text, clean Markdown, tag pages and feed.json."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import unquote
 
 import lxml.html

@@ -139,3 +139,15 @@ def test_cjk_full_width_and_emoji_pass_unchanged_and_output_is_stable():
     out = to_markdown(html_in)
     assert out == f"{text}\n\n第二段\n"
     assert to_markdown(html_in) == out
+
+
+@pytest.mark.parametrize("title", ["*紧急* 求助 [更新]", "1. 不是列表", "# 标题 #", "a | b",
+                                   "](evil)", "C++ & C#", "<script>", "---", "全角＃＊😀"])
+def test_titles_with_markdown_characters_keep_index_links_whole(title):
+    from newsmirror.mirror.render import article_list
+    line = article_list([{"published": "2024-05-06T09:15:00-04:00", "title": title,
+                          "page_path": "pages/p1/1.md"}], "indexes")
+    root = lxml.html.fragment_fromstring(md.render(line), create_parent="div")
+    links = list(root.iter("a"))
+    assert [(a.text_content(), a.get("href")) for a in links] == [(title, "../pages/p1/1.md")]
+    assert next(root.iter("li")).text_content() == f"2024-05-06 {title}"

@@ -26,6 +26,7 @@ MARKDOWN_OPTIONS = html_to_markdown.ConversionOptions(
 
 
 EMPHASIS = ("strong", "b", "em", "i")
+HAS_EMPHASIS = re.compile(r"<(?:strong|b|em|i)\b")
 
 
 class _QuoteBlocks:
@@ -101,17 +102,17 @@ def _char_after(em) -> str:
 
 def _fit_one(em) -> bool:
     """One change to em that CommonMark needs; False when none is left."""
-    before, after = _wedged(_char_before(em)), _wedged(_char_after(em))
-    if before and len(em) and not (em.text or "").strip() \
+    wedged_before, wedged_after = _wedged(_char_before(em)), _wedged(_char_after(em))
+    if wedged_before and len(em) and not (em.text or "").strip() \
             and em[0].tag in ("a", "img", "br"):
         _move_out(em, em[0], leading=True)
         return True
-    if after and len(em) and not (em[-1].tail or "").strip() \
+    if wedged_after and len(em) and not (em[-1].tail or "").strip() \
             and em[-1].tag in ("a", "img", "br"):
         _move_out(em, em[-1], leading=False)
         return True
     n = _edge(em.text or "", leading=True)
-    if n and before:
+    if n and wedged_before:
         moved, em.text = em.text[:n], em.text[n:]
         before = em.getprevious()
         if before is not None:
@@ -122,7 +123,7 @@ def _fit_one(em) -> bool:
     last = em[-1] if len(em) else None
     text = (last.tail if last is not None else em.text) or ""
     n = _edge(text, leading=False)
-    if n and after:
+    if n and wedged_after:
         text, moved = text[:len(text) - n], text[len(text) - n:]
         if last is not None:
             last.tail = text
@@ -145,7 +146,7 @@ def _fit_emphasis(root) -> None:
 
 
 def to_markdown(body_html: str) -> str:
-    if any(f"<{tag}>" in body_html for tag in EMPHASIS):
+    if HAS_EMPHASIS.search(body_html):
         root = lxml.html.fragment_fromstring(body_html, create_parent="div")
         _fit_emphasis(root)
         body_html = lxml.html.tostring(root, encoding="unicode")
