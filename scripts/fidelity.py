@@ -299,6 +299,10 @@ def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
               if t.type == "html_block"]
     leaks += [f"raw HTML: {c.content[:40]}" for t in tokens
               for c in t.children or [] if c.type == "html_inline"]
+    known = {href for href, _ in ref.links} | set(ref.media)
+    leaks += [f"link not in the article: {href}" for href in
+              (norm_href(a.get("href", ""), ref.url, served) for a in body.iter("a"))
+              if href not in known]
     result.leaks = len(leaks)
     result.failures += [f"leak: {x}" for x in leaks]
 
