@@ -117,3 +117,12 @@ def test_video_tag_and_untitled_iframe_become_links():
     assert '<a href="https://v.example/1.mp4">▶ 现场</a>' in out
     assert '<a href="https://player.example/2">▶ 视频</a>' in out
     assert "<video" not in out and "<iframe" not in out
+
+
+def test_caption_is_the_text_after_the_image_else_its_own_alt():
+    out = clean_body('<div class="article_right"><p><a href="/kzgd/x">封面</a><br>'
+                     '<img alt="加入会员" src="https://img.example/1.jpg"></p>'
+                     '<p>前文<img alt="x" src="https://img.example/2.jpg"><br>图说二</p></div>',
+                     SECRETCHINA, URL)
+    assert '<img alt="加入会员" src="https://img.example/1.jpg">' in out
+    assert '<img alt="图说二" src="https://img.example/2.jpg">' in out

@@ -149,14 +149,20 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
 
 
 def _caption_images(root) -> None:
-    """Give each image its caption as alt text (the text of its block)."""
+    """Give each image its caption as alt text: the text after it in its
+    block (the site's img, br, caption), else its own alt, else the text
+    before it (which may belong to a link, not to the picture)."""
     for img in root.iter("img"):
         block = img.getparent()
         while block is not None and block.tag not in BLOCKS and block is not root:
             block = block.getparent()
         if block is None or block is root or len(block.findall(".//img")) != 1:
             continue
-        caption = " ".join(block.text_content().split())
+        # A private-use character marks where the image stands in the text.
+        tail, img.tail = img.tail, "\ue000" + (img.tail or "")
+        before, _, after = block.text_content().partition("\ue000")
+        img.tail = tail
+        caption = " ".join(after.split()) or img.get("alt") or " ".join(before.split())
         if caption:
             img.set("alt", caption)
 
