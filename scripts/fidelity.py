@@ -10,7 +10,8 @@ article body (div.article_right) of the site page it came from:
               found, whitespace-normalised, in the page's Markdown rendered
               by markdown-it-py (CommonMark + tables)
   leaks       ad slots, the membership appeal, the short-URL/copyright/
-              mirror-ban line, hidden-span text, share widgets, raw HTML
+              mirror-ban line, hidden-span text, share widgets, raw HTML,
+              links that are not the article's
   images      every body image, in order, with its caption beside it
   structure   headings, bold, lists, quotes, links (absolute) and embedded
               media (as links) kept as such
@@ -20,7 +21,8 @@ article body (div.article_right) of the site page it came from:
 It prints one row per article and the totals, and exits 1 unless every
 target holds (100% paragraphs, 0 leaks, all images, structure, metadata,
 and byte-identical pages from the two crawls). The reference is computed
-here from the site's markup, independently of the cleaner it measures.
+here from the site's markup with rules of its own, not the cleaner's it
+measures (only Cloudflare's e-mail decoding is shared).
 
 --site DIR measures an already built site instead (served with the
 project's own SiteServer), e.g. the bundled sample: newsmirror/sample/site.
