@@ -8,8 +8,9 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-# Characters no file system in common use accepts in a name.
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*%]')
+# Characters no file system in common use accepts in a name, and those a
+# link to the file would read as an escape, a fragment or an entity.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*%#&]')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)"
                        r"(\..*)?$", re.I)
 MAX_NAME_BYTES = 120

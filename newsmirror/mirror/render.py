@@ -26,10 +26,7 @@ def escape_md(text: str) -> str:
 def link(label: str, target: str, from_dir: str) -> str:
     """A Markdown link; mirror-relative targets become relative paths."""
     if not re.match(r"^[a-z][a-z0-9+.-]*:", target):
-        # A file name may hold # or &, which a link would read as a
-        # fragment or an entity.
-        target = posixpath.relpath(target, from_dir or ".").replace(
-            "%", "%25").replace("#", "%23").replace("&", "%26")
+        target = posixpath.relpath(target, from_dir or ".")
     target = target.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
     return f"[{escape_md(label)}]({target})"
 

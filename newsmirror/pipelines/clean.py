@@ -114,6 +114,7 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
             if el.getparent() is not None:
                 el.drop_tree()
     _cut_from_marker(root, site.end_marker_text)
+    _decode_emails(root)
     for el in list(root.iter(*BLOCKS)):
         if el.getparent() is None:
             continue
@@ -133,7 +134,6 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
             el.addprevious(link.getparent())
         if el.getparent() is not None:
             el.drop_tree()
-    _decode_emails(root)
     for a in root.iter("a"):
         # Links without a target would render as "[text]()": keep the text.
         if not a.get("href") or a.get("href", "").startswith("#"):
