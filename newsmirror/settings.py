@@ -26,11 +26,22 @@ MIRROR_MENU = []
 MIRROR_FOOTER = []
 
 ITEM_PIPELINES = {
+    # Tags first: the 来源 line's tag link is a tag, and clean drops that line.
+    "newsmirror.pipelines.tags.TagsPipeline": 50,
     "newsmirror.pipelines.clean.CleanPipeline": 100,
-    "newsmirror.pipelines.tags.TagsPipeline": 200,
     "newsmirror.pipelines.markdown.MarkdownPagePipeline": 300,
     "newsmirror.pipelines.qr_image.QrImagePipeline": 400,
     "newsmirror.pipelines.index.IndexPipeline": 500,
+}
+
+# Several workers sharing one crawl through Redis (README: "Run on several
+# machines"), e.g. redis://host:6379/0. Empty: one process, no Redis.
+REDIS_URL = ""
+REDIS_WORKER_LEASE = 60  # seconds a silent worker keeps its requests
+ADDONS = {
+    "newsmirror.distributed.Distributed": 0,
+    "newsmirror.user_agent.ContactUserAgent": 0,
+    "newsmirror.jobdir.RunOnlyDupeFilter": 0,
 }
 
 EXTENSIONS = {
@@ -40,9 +51,8 @@ EXTENSIONS = {
 # Polite by default: a news site, two requests at a time at most, a delay
 # that AutoThrottle raises when the site slows down.
 # Where the site's operators can reach us; the User-Agent is built from it
-# (newsmirror.user_agent) unless USER_AGENT is set.
+# (newsmirror.user_agent, in ADDONS above) unless USER_AGENT is set.
 CONTACT_URL = "https://github.com/OWNER/REPO"
-ADDONS = {"newsmirror.user_agent.ContactUserAgent": 0}
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1
@@ -79,3 +89,12 @@ LOGSTATS_INTERVAL = 60
 LOG_LEVEL = "INFO"
 
 FEED_EXPORT_ENCODING = "utf-8"
+# Each run's items as UTF-8 JSON beside the mirror, not in the published
+# tree: MIRROR_DIR-items/secretchina-<UTC time>.json, no file for a run
+# with no new article. The time has microseconds (batch_time) as several
+# processes may crawl into one mirror. -o/-O or -s FEEDS=<json> replace this.
+FEEDS = {
+    "%(mirror_dir)s-items/%(name)s-%(batch_time)s.json": {
+        "format": "json", "encoding": "utf-8", "store_empty": False,
+    },
+}

@@ -77,22 +77,20 @@ CRAWL_SETTINGS = {
 }
 
 
-def crawl_command(base_url: str, mirror: Path, *args: str, **settings) -> list[str]:
-    """`scrapy crawl secretchina` with the fast settings; run it in ROOT
-    with CRAWL_ENV."""
+def crawl_command(base_url: str, mirror: Path, *args: str,
+                  **settings) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of `scrapy crawl secretchina`."""
     cmd = [sys.executable, "-m", "scrapy", "crawl", "secretchina"]
     for name, value in {**CRAWL_SETTINGS, "SECRETCHINA_BASE_URL": base_url,
                         "MIRROR_DIR": str(mirror), **settings}.items():
         cmd += ["-s", f"{name}={value}"]
-    return cmd + list(args)
-
-
-CRAWL_ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd += list(args)
+    return cmd, dict(os.environ, PYTHONPATH=str(ROOT))
 
 
 def run_crawl(base_url: str, mirror: Path, *args: str, timeout: int = 180,
               **settings) -> subprocess.CompletedProcess:
     """`scrapy crawl secretchina` in a subprocess, as a user runs it."""
-    return subprocess.run(crawl_command(base_url, mirror, *args, **settings),
-                          cwd=ROOT, env=CRAWL_ENV, capture_output=True,
+    cmd, env = crawl_command(base_url, mirror, *args, **settings)
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)

@@ -17,7 +17,7 @@ from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from newsmirror.middlewares.offsite_redirect import OffsiteRedirect, OffsiteRedirectMiddleware
+from newsmirror.middlewares.offsite_redirect import OffsiteRedirectMiddleware
 from newsmirror.sample.server import SiteServer, sample_site
 from tests.conftest import BASE, CRAWL_SETTINGS, html_response, run_crawl
 from tests.mirror_checks import check_page, md
@@ -104,13 +104,6 @@ def test_feed_with_duplicate_items_fetches_the_article_once(spider, crawler, cap
     assert "feed lists an article twice" in caplog.text
 
 
-def test_article_in_two_feeds_is_fetched_once(spider, crawler):
-    link = f"{BASE}/news/gb/2024/06/01/1100001.html"
-    assert len(parse_feed(spider, rss(link))) == 1
-    assert parse_feed(spider, rss(link)) == []
-    assert stat(crawler, "bad_feed/duplicate_item") is None
-
-
 @pytest.mark.parametrize("body,cls,reason,message", [
     ("<html><body><p>维护中</p></body></html>", XmlResponse, "not_rss", "not RSS"),
     ("this is not XML at all {", XmlResponse, "not_rss", "not RSS"),
@@ -125,13 +118,6 @@ def test_broken_feed_is_logged_and_counted(spider, crawler, caplog, body, cls,
         assert parse_feed(spider, body, cls) == []
     assert stat(crawler, f"bad_feed/{reason}") == 1
     assert message in caplog.text
-
-
-def test_feed_requests_are_never_deduplicated_by_scrapy(spider):
-    # The catalog decides; a JOBDIR's requests.seen must not hide them.
-    link = f"{BASE}/news/gb/2024/06/01/1100001.html"
-    [request] = parse_feed(spider, rss(link))
-    assert request.dont_filter and request.errback == spider.failed
 
 
 # Article pages
@@ -245,8 +231,6 @@ def failure(exc, url=BASE + ARTICLE.format(1), callback="parse_article",
     (lambda r: HttpError(Response(r, status=410)), "gone/410", "article gone (HTTP 410)"),
     (lambda r: HttpError(Response(r, status=503)), "failed/http_503",
      "article not fetched (http_503)"),
-    (lambda r: OffsiteRedirect("redirected off-site from x"),
-     "failed/offsite_redirect", "article not fetched (offsite_redirect)"),
     (lambda r: IgnoreRequest("max redirections reached"), "failed/too_many_redirects",
      "article not fetched (too_many_redirects)"),
     (lambda r: IgnoreRequest("Forbidden by robots.txt"), "failed/robots_txt",
@@ -285,17 +269,31 @@ def test_failed_feed_is_not_taken_for_a_gone_article(spider, crawler, caplog):
     ("https://secretchina.com.evil.example/x.html", False),
     ("https://notsecretchina.com/x.html", False),
 ])
-def test_redirect_off_the_site_is_refused(crawler, target, allowed):
+def test_redirect_off_the_site_is_refused(crawler, caplog, target, allowed):
     mw = OffsiteRedirectMiddleware.from_crawler(crawler)
     source = BASE + ARTICLE.format(1)
+    # dont_filter, as a retried request has: Scrapy's filter lets it pass.
     redirected = Request(target, meta={"redirect_urls": [source]}, dont_filter=True)
     if allowed:
-        assert mw.process_request(redirected) is None
+        assert mw.request_scheduled(redirected, crawler.spider) is None
     else:
-        with pytest.raises(OffsiteRedirect, match="redirected off-site from"):
-            mw.process_request(redirected)
+        with caplog.at_level(logging.WARNING), pytest.raises(
+                IgnoreRequest, match="redirected off-site from"):
+            mw.request_scheduled(redirected, crawler.spider)
+        assert stat(crawler, "failed/offsite_redirect") == 1
+        assert f"redirect off the site refused: {source} -> {target}" in caplog.text
     # Only redirects: the spider never asks for another host by itself.
-    assert mw.process_request(Request(target)) is None
+    assert mw.request_scheduled(Request(target), crawler.spider) is None
+
+
+def test_redirect_back_to_a_requested_page_is_a_loop(spider, crawler, caplog):
+    url = BASE + ARTICLE.format(1)
+    with caplog.at_level(logging.WARNING):
+        spider.dropped(Request(url, meta={"redirect_urls": [url]}), spider)
+        spider.dropped(Request(url), spider)  # a plain duplicate: no fault
+    assert stat(crawler, "failed/redirect_loop") == 1
+    assert f"redirect loop (back to a page already requested), not fetched: " \
+           f"{url} -> {url}" in caplog.text
 
 
 # One whole crawl through the engine against a site serving every case
@@ -332,8 +330,9 @@ EXPECTED = {  # stats key -> count, and the log line that says so
     "bad_feed/not_rss": (1, "feed is not RSS, skipped"),
     "bad_feed/empty": (2, "feed is empty, skipped"),
     "failed/too_large": (1, "article not fetched (too_large)"),
+    "failed/redirect_loop": (1, "redirect loop (back to a page already requested)"),
     "failed/too_many_redirects": (1, "article not fetched (too_many_redirects)"),
-    "failed/offsite_redirect": (1, "article not fetched (offsite_redirect)"),
+    "failed/offsite_redirect": (1, "redirect off the site refused"),
     "gone/404": (1, "article gone (HTTP 404)"),
     "gone/410": (1, "article gone (HTTP 410)"),
     "dropped/no_body": (1, "article dropped (no_body)"),
@@ -359,7 +358,7 @@ def status(code: int, headers=None):
 def hostile_routes(base: str, elsewhere: str) -> dict:
     a = ARTICLE.format
     full = page(body="<p>" + "很长的正文。" * 200 + "</p>")
-    feed = [base + a(i) for i in [*GOOD, *range(2000004, 2000012), 2000014]]
+    feed = [base + a(i) for i in [*GOOD, *range(2000004, 2000012), 2000014, 2000015]]
     feed += [base + a(2000001),  # listed twice
              base + a("abc"), base + "/news/gb/%2e%2e/%2e%2e/2000099.html",
              base + "/news/gb/2024/06/01/../../../../../../etc/2000098.html",
@@ -376,6 +375,8 @@ def hostile_routes(base: str, elsewhere: str) -> dict:
                             ).encode("gbk"), "text/html"),
         a(2000004): ok(page(body="<p>" + "大" * MAXSIZE + "</p>")),
         a(2000005): status(302, {"Location": base + a(2000005)}),
+        a(2000015): status(302, {"Location": base + "/r/1"}),
+        **{f"/r/{i}": status(302, {"Location": f"{base}/r/{i + 1}"}) for i in range(1, 9)},
         a(2000006): status(302, {"Location": elsewhere + a(2000006)}),
         a(2000007): status(404),
         a(2000008): status(410),
@@ -445,7 +446,9 @@ def test_hostile_site_crawl_logs_and_counts_each_case(hostile_crawl):
 def test_hostile_site_requests_stay_on_site_and_bounded(hostile_crawl):
     _, _, requests, elsewhere = hostile_crawl
     assert elsewhere == []  # not even its robots.txt
-    assert requests.count(ARTICLE.format(2000005)) == 1 + 5  # REDIRECT_MAX_TIMES
+    assert requests.count(ARTICLE.format(2000005)) == 1  # the loop seen at once
+    assert [p for p in requests if p.startswith("/r/")] == [
+        f"/r/{i}" for i in range(1, 6)]  # REDIRECT_MAX_TIMES
     assert requests.count(ARTICLE.format(2000014)) == 1 + 3  # RETRY_TIMES
     assert requests.count(ARTICLE.format(2000007)) == 1  # 404 is not retried
     assert not [p for p in requests if "etc" in p or "%2e" in p.lower() or len(p) > 200]
@@ -454,7 +457,8 @@ def test_hostile_site_requests_stay_on_site_and_bounded(hostile_crawl):
 def test_hostile_site_publishes_only_whole_safe_pages_inside_the_mirror(hostile_crawl):
     tmp, _, _, _ = hostile_crawl
     mirror = tmp / "mirror"
-    assert sorted(p.name for p in tmp.iterdir()) == ["items.json", "mirror"]
+    # mirror-items/: the default FEEDS, beside the mirror by design.
+    assert sorted(p.name for p in tmp.iterdir()) == ["items.json", "mirror", "mirror-items"]
     assert sorted(p.relative_to(mirror).as_posix() for p in mirror.glob("pages/**/*")
                   if p.is_file()) == sorted(
         f"pages/p1/{i}.md{png}" for i in GOOD for png in ("", ".png"))

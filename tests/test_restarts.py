@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from newsmirror.sample.server import SiteServer, sample_site
-from tests.conftest import CRAWL_ENV, ROOT, crawl_command, run_crawl
+from tests.conftest import ROOT, crawl_command, run_crawl
 from tests.test_faults import mirrored_files
 
 pytestmark = pytest.mark.e2e
@@ -85,8 +85,8 @@ def test_crawl_killed_then_restarted_ends_with_the_complete_mirror(
     gated, event = KILL_POINTS[point]
     gate = Gate(site, gated)
     log = (tmp_path / "killed.log").open("w")
-    proc = subprocess.Popen(crawl_command(site.base_url, mirror, **settings),
-                            cwd=ROOT, env=CRAWL_ENV, stdout=log, stderr=log)
+    cmd, env = crawl_command(site.base_url, mirror, **settings)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         wait_for(gate.reached.is_set if event is None else lambda: event(mirror), proc)
         proc.kill()
@@ -101,3 +101,23 @@ def test_crawl_killed_then_restarted_ends_with_the_complete_mirror(
     assert restarted.returncode == 0, restarted.stderr[-3000:]
     assert "Traceback" not in restarted.stderr, restarted.stderr[-3000:]
     assert mirrored_files(mirror) == never_killed
+
+
+def test_jobdir_does_not_keep_seen_requests_between_runs(make_crawler, tmp_path):
+    crawler = make_crawler(JOBDIR=str(tmp_path / "job"))
+    assert crawler.settings["DUPEFILTER_CLASS"] == "newsmirror.jobdir.RunDupeFilter"
+    # REDIS_URL's add-on brings its shared filter: it is left alone.
+    redis = make_crawler(JOBDIR=str(tmp_path / "job"), REDIS_URL="redis://127.0.0.1:1/0")
+    assert redis.settings["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
+
+
+def test_a_second_run_with_the_same_jobdir_reads_the_feeds(site, tmp_path):
+    # With Scrapy's saved filter it fetched nothing at all.
+    job = tmp_path / "job"
+    assert run_crawl(site.base_url, tmp_path / "mirror", JOBDIR=job).returncode == 0
+    site.requests.clear()
+    again = run_crawl(site.base_url, tmp_path / "mirror", JOBDIR=job)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert sorted(p for p in site.requests if p.endswith(".xml")) == [
+        f"/news/gb/p{i}.xml" for i in range(1, 10)]
+    assert not (job / "requests.seen").exists()

@@ -1,18 +1,19 @@
-"""Never follow a redirect off the site.
+"""Never follow a redirect off the site, and say so.
 
-Scrapy's OffsiteMiddleware lets every request with dont_filter=True through,
-and the spider's requests all are (see its start()). A redirect to another
-host is still refused here, before RobotsTxtMiddleware, so nothing at all is
-fetched from that host; the spider's errback logs and counts it.
+Scrapy's OffsiteMiddleware drops such a redirect silently (a DEBUG line),
+and lets it through when the request has dont_filter (a retried one has).
+This check runs when any request is scheduled, before anything is
+fetched from the other host, not even its robots.txt.
 """
 from __future__ import annotations
 
+import logging
+
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
-
-class OffsiteRedirect(IgnoreRequest):
-    """A redirect to a host outside the spider's allowed_domains."""
+logger = logging.getLogger(__name__)
 
 
 def on_site(host: str, domains: list[str]) -> bool:
@@ -26,13 +27,17 @@ class OffsiteRedirectMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        mw = cls(crawler)
+        crawler.signals.connect(mw.request_scheduled, signal=signals.request_scheduled)
+        return mw
 
-    def process_request(self, request):
-        domains = getattr(self.crawler.spider, "allowed_domains", None)
-        if not request.meta.get("redirect_urls") or not domains:
-            return None
-        if on_site(urlparse_cached(request).hostname or "", domains):
-            return None
-        raise OffsiteRedirect(
-            f"redirected off-site from {request.meta['redirect_urls'][0]}")
+    def request_scheduled(self, request, spider) -> None:
+        domains = getattr(spider, "allowed_domains", None)
+        redirects = request.meta.get("redirect_urls")
+        if not redirects or not domains or on_site(
+                urlparse_cached(request).hostname or "", domains):
+            return
+        logger.warning("redirect off the site refused: %s -> %s",
+                       redirects[0], request.url)
+        self.crawler.stats.inc_value("newsmirror/failed/offsite_redirect")
+        raise IgnoreRequest(f"redirected off-site from {redirects[0]}")

@@ -6,11 +6,14 @@ import hashlib
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
-# Characters no file system in common use accepts in a name.
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*%]')
-_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.I)
+# Characters no file system in common use accepts in a name, and those a
+# link to the file would read as an escape, a fragment or an entity.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*%#&]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)"
+                       r"(\..*)?$", re.I)
 MAX_NAME_BYTES = 120
 TEMP_SUFFIX = ".tmp"
 
@@ -33,7 +36,11 @@ def safe_name(text: str) -> str:
     name = _UNSAFE.sub("_", " ".join(text.split())).strip(" .")
     if not name or _RESERVED.match(name):
         name = f"_{name}"
-    if len(name.encode()) > MAX_NAME_BYTES or name != text:
+    # Windows and macOS fold case and macOS Unicode forms: a name that is
+    # not the only spelling of its folded form gets the text's digest, so
+    # two tags never share a file.
+    if len(name.encode()) > MAX_NAME_BYTES or name != text \
+            or name != unicodedata.normalize("NFC", name).casefold():
         digest = hashlib.sha1(text.encode()).hexdigest()[:8]
         name = name.encode()[:MAX_NAME_BYTES].decode(errors="ignore")
         name = f"{name}-{digest}"

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from parsel import Selector
+from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from newsmirror.items import ArticleItem
-from newsmirror.middlewares.offsite_redirect import OffsiteRedirect
 from newsmirror.mirror.catalog import Catalog
 from newsmirror.sites.secretchina import SECRETCHINA
 
@@ -55,18 +55,15 @@ class SecretChinaSpider(scrapy.Spider):
                              f"known: {', '.join(cls.site.channels)}")
         spider.channels = spider.channels or list(cls.site.channels)
         spider.tz = ZoneInfo(cls.site.timezone)
-        spider.requested: set[str] = set()
+        crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
         return spider
 
     async def start(self):
         self.catalog = Catalog(self.mirror_dir)
         for channel in self.channels:
             url = self.base_url + self.site.feed_path.format(channel=channel)
-            # dont_filter: the catalog, not the dupefilter, decides what
-            # is fetched; a JOBDIR's requests.seen would hide the feeds
-            # (and every article a killed run had scheduled) forever.
             yield scrapy.Request(url, callback=self.parse_feed,
-                                 errback=self.failed, dont_filter=True,
+                                 errback=self.failed,
                                  cb_kwargs={"channel": channel})
 
     def closed(self, reason):
@@ -110,15 +107,12 @@ class SecretChinaSpider(scrapy.Spider):
                 self.count("bad_feed/duplicate_item")
                 continue
             seen.add(article_id)
-            if article_id in self.requested:
-                continue  # also in another channel's feed
             if self.catalog.has(article_id):
                 self.count("skipped/already_mirrored")
                 continue
-            self.requested.add(article_id)
             yield scrapy.Request(
                 link, callback=self.parse_article, errback=self.failed,
-                dont_filter=True, cb_kwargs={
+                cb_kwargs={
                     "channel": channel,
                     "feed_title": entry.xpath("title/text()").get("").strip(),
                     "feed_date": entry.xpath("pubDate/text()").get("").strip(),
@@ -154,8 +148,6 @@ class SecretChinaSpider(scrapy.Spider):
                 self.count(f"gone/{status}")
                 return
             reason = f"http_{status}"
-        elif failure.check(OffsiteRedirect):
-            reason = "offsite_redirect"
         elif failure.check(DownloadCancelledError):
             reason = "too_large"
         elif failure.check(IgnoreRequest):
@@ -165,6 +157,15 @@ class SecretChinaSpider(scrapy.Spider):
         self.logger.error("%s not fetched (%s): %s: %s", kind, reason,
                           request.url, failure.getErrorMessage())
         self.count(f"failed/{reason}")
+
+    def dropped(self, request, spider):
+        # The duplicate filter drops a redirect back to a page already
+        # requested: a redirect loop.
+        if request.meta.get("redirect_urls"):
+            self.logger.error("redirect loop (back to a page already "
+                              "requested), not fetched: %s",
+                              " -> ".join([*request.meta["redirect_urls"], request.url]))
+            self.count("failed/redirect_loop")
 
     # Articles
 
