@@ -26,8 +26,7 @@ from newsmirror.middlewares import retry as retry_module
 from newsmirror.middlewares.retry import BackoffRetryMiddleware, retry_after_seconds
 from newsmirror.sample.server import SiteServer, sample_site
 from tests.conftest import CRAWL_SETTINGS, ROOT, run_crawl
-from tests.mirror_checks import check_page, snapshot
-from tests.test_hostile_input import crawl_stats
+from tests.mirror_checks import check_page, crawl_stats, mirrored_files
 
 URL = "https://www.secretchina.com/news/gb/2024/05/06/1100001.html"
 
@@ -165,11 +164,6 @@ PLAN = {
     A6: ["cut", "truncate"],
 }
 FAST_RETRIES = {"DOWNLOAD_TIMEOUT": 1, "RETRY_BACKOFF_BASE": 0.05}
-
-
-def mirrored_files(mirror: Path) -> dict:
-    return {path: digest for path, (digest, _) in snapshot(mirror).items()
-            if not path.startswith(".newsmirror/")}
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 from newsmirror.middlewares.offsite_redirect import OffsiteRedirectMiddleware
 from newsmirror.sample.server import SiteServer, sample_site
 from tests.conftest import BASE, CRAWL_SETTINGS, html_response, run_crawl
-from tests.mirror_checks import check_page, md
+from tests.mirror_checks import check_page, crawl_stats, md
 
 ARTICLE = "/news/gb/2024/06/01/{}.html"
 PAGE = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="{charset}">{meta}
@@ -391,11 +391,6 @@ def hostile_routes(base: str, elsewhere: str) -> dict:
         # Cut short, with a Content-Length that agrees: only the page shows it.
         a(2000014): ok(full[: len(full) // 2]),
     }
-
-
-def crawl_stats(stderr: str) -> dict[str, int]:
-    dump = stderr[stderr.index("Dumping Scrapy stats"):]
-    return {k: int(v) for k, v in re.findall(r"'([^']+)': (\d+)[,}]", dump)}
 
 
 def unsafe_parts(html: str) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 
 from newsmirror.sample.server import SiteServer, sample_site
 from tests.conftest import ROOT, crawl_command, run_crawl
-from tests.test_faults import mirrored_files
+from tests.mirror_checks import mirrored_files
 
 pytestmark = pytest.mark.e2e
 FEED = "/news/gb/p5.xml"
