@@ -26,9 +26,8 @@ MIRROR_MENU = []
 MIRROR_FOOTER = []
 
 ITEM_PIPELINES = {
-    # Tags first: the 来源 line's tag link is a tag, and clean drops that line.
-    "newsmirror.pipelines.tags.TagsPipeline": 50,
     "newsmirror.pipelines.clean.CleanPipeline": 100,
+    "newsmirror.pipelines.tags.TagsPipeline": 200,
     "newsmirror.pipelines.markdown.MarkdownPagePipeline": 300,
     "newsmirror.pipelines.qr_image.QrImagePipeline": 400,
     "newsmirror.pipelines.index.IndexPipeline": 500,
