@@ -37,13 +37,25 @@ ITEM_PIPELINES = {
 # Adds each pipeline's CPU time to the stats (newsmirror/cpu_ms/<Pipeline>).
 ITEM_PROCESSOR = "newsmirror.timing.TimedItemPipelineManager"
 
+# Several workers sharing one crawl through Redis (README: "Run on several
+# machines"), e.g. redis://host:6379/0. Empty: one process, no Redis.
+REDIS_URL = ""
+REDIS_WORKER_LEASE = 60  # seconds a silent worker keeps its requests
+ADDONS = {
+    "newsmirror.distributed.Distributed": 0,
+    "newsmirror.user_agent.ContactUserAgent": 0,
+    "newsmirror.jobdir.RunOnlyDupeFilter": 0,
+}
+
 EXTENSIONS = {
     "newsmirror.summary.CrawlSummary": 500,
 }
 
-# Polite by default: a news site, one request at a time, adaptive delay.
+# Polite by default: a news site, two requests at a time at most, a delay
+# that AutoThrottle raises when the site slows down.
+# Where the site's operators can reach us; the User-Agent is built from it
+# (newsmirror.user_agent, in ADDONS above) unless USER_AGENT is set.
 CONTACT_URL = "https://github.com/OWNER/REPO"
-USER_AGENT = f"newsmirror/1.0 (+{CONTACT_URL})"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1
@@ -58,7 +70,34 @@ DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 3
+# Wait before each retry: 2, 4, 8 s, or the server's Retry-After, at most
+# RETRY_BACKOFF_MAX (newsmirror.middlewares.retry).
+RETRY_BACKOFF_BASE = 2.0
+RETRY_BACKOFF_MAX = 60.0
+REDIRECT_MAX_TIMES = 5  # an article needs one or two; more is a loop
+# The spider retries a cut-short page with Scrapy's get_retry_request(),
+# whose request carries these on purpose.
+META_COPY_WARN_SKIP_KEYS = ["retry_times", "download_latency"]
+DOWNLOADER_MIDDLEWARES = {
+    "newsmirror.middlewares.offsite_redirect.OffsiteRedirectMiddleware": 45,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "newsmirror.middlewares.retry.BackoffRetryMiddleware": 550,
+}
+# With JOBDIR, keep the request queues in SQLite: a crawl killed with
+# SIGKILL leaves Scrapy's default file queues torn (a later push fails);
+# SQLite commits each push and pop whole.
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleLifoSQLiteQueue"
+SCHEDULER_START_DISK_QUEUE = "scrapy.squeues.PickleFifoSQLiteQueue"
 LOGSTATS_INTERVAL = 60
 LOG_LEVEL = "INFO"
 
 FEED_EXPORT_ENCODING = "utf-8"
+# Each run's items as UTF-8 JSON beside the mirror, not in the published
+# tree: MIRROR_DIR-items/secretchina-<UTC time>.json, no file for a run
+# with no new article. The time has microseconds (batch_time) as several
+# processes may crawl into one mirror. -o/-O or -s FEEDS=<json> replace this.
+FEEDS = {
+    "%(mirror_dir)s-items/%(name)s-%(batch_time)s.json": {
+        "format": "json", "encoding": "utf-8", "store_empty": False,
+    },
+}

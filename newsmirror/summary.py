@@ -11,8 +11,9 @@ logger = logging.getLogger(__name__)
 def summary_line(stats: dict) -> str:
     dropped = {k.rsplit("/", 1)[1]: v for k, v in sorted(stats.items())
                if k.startswith("newsmirror/dropped/")}
-    failed = (stats.get("retry/max_reached", 0)
-              + stats.get("httperror/response_ignored_count", 0))
+    # The spider's errback counts every request that ended in an error.
+    failed = sum(v for k, v in stats.items()
+                 if k.startswith(("newsmirror/failed/", "newsmirror/gone/")))
     dropped_text = ", ".join(f"{k} {v}" for k, v in dropped.items()) or "none"
     return (f"mirror summary: {stats.get('newsmirror/pages_written', 0)} pages "
             f"written, {stats.get('newsmirror/skipped/already_mirrored', 0)} "

@@ -77,14 +77,20 @@ CRAWL_SETTINGS = {
 }
 
 
-def run_crawl(base_url: str, mirror: Path, *args: str, timeout: int = 180,
-              **settings) -> subprocess.CompletedProcess:
-    """`scrapy crawl secretchina` in a subprocess, as a user runs it."""
+def crawl_command(base_url: str, mirror: Path, *args: str,
+                  **settings) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of `scrapy crawl secretchina`."""
     cmd = [sys.executable, "-m", "scrapy", "crawl", "secretchina"]
     for name, value in {**CRAWL_SETTINGS, "SECRETCHINA_BASE_URL": base_url,
                         "MIRROR_DIR": str(mirror), **settings}.items():
         cmd += ["-s", f"{name}={value}"]
     cmd += list(args)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return cmd, dict(os.environ, PYTHONPATH=str(ROOT))
+
+
+def run_crawl(base_url: str, mirror: Path, *args: str, timeout: int = 180,
+              **settings) -> subprocess.CompletedProcess:
+    """`scrapy crawl secretchina` in a subprocess, as a user runs it."""
+    cmd, env = crawl_command(base_url, mirror, *args, **settings)
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)

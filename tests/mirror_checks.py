@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import zxingcpp
@@ -50,3 +51,15 @@ def snapshot(root: Path) -> dict[str, tuple[str, int]]:
     return {p.relative_to(root).as_posix():
             (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def mirrored_files(mirror: Path) -> dict[str, str]:
+    """Every published file's content hash (not the crawler's state)."""
+    return {path: digest for path, (digest, _) in snapshot(mirror).items()
+            if not path.startswith(".newsmirror/")}
+
+
+def crawl_stats(stderr: str) -> dict[str, int]:
+    """The numeric stats Scrapy dumps at the end of a crawl's log."""
+    dump = stderr[stderr.index("Dumping Scrapy stats"):]
+    return {k: int(v) for k, v in re.findall(r"'([^']+)': (\d+)[,}]", dump)}

@@ -1,9 +1,14 @@
 """Paths stay inside the mirror; files are replaced whole or not at all."""
 import os
+import re
+import unicodedata
+from urllib.parse import unquote
 
 import pytest
+from markdown_it import MarkdownIt
 
 from newsmirror.mirror import files
+from newsmirror.mirror.render import link, tag_page_path
 from newsmirror.mirror.files import UnsafePath, inside, safe_name, write_atomic
 
 
@@ -52,3 +57,45 @@ def test_write_atomic_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
         write_atomic(target, "new")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["page.md"]
+
+
+def test_temp_files_of_dead_writers_are_removed_not_those_of_live_ones(tmp_path):
+    import fcntl
+    dead = tmp_path / "pages/p1/.1.md.abc.tmp"
+    dead.parent.mkdir(parents=True)
+    dead.write_text("half a pa")
+    live = tmp_path / ".feed.json.xyz.tmp"
+    with live.open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        assert files.remove_stale_temp_files(tmp_path) == 1
+        assert live.exists()
+    assert not dead.exists()
+    assert files.remove_stale_temp_files(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["p1", "pages"]
+
+
+NASTY_TAGS = ["COVID-19", "covid-19", "Covid-19", "é", "e\u0301", "CON", "con", "com¹",
+              "a.", "a ", ".hidden", "C#", "a&amp;b", "x%20y", "1/2", "问：答？", "a" * 300,
+              "中" * 100, "tab\tx", "全角　空格", "🔔", "a(b)", "[x]"]
+
+
+def test_tag_file_names_are_distinct_on_case_and_unicode_folding_systems():
+    names = [safe_name(t) for t in NASTY_TAGS]
+    folded = {unicodedata.normalize("NFC", n).casefold() for n in names}
+    assert len(folded) == len(NASTY_TAGS)
+
+
+@pytest.mark.parametrize("tag", NASTY_TAGS)
+def test_tag_file_names_are_valid_on_windows_and_linked_right(tmp_path, tag):
+    name = safe_name(tag)
+    assert not re.search(r'[\x00-\x1f<>:"/\\|?*]', name)
+    assert name == name.strip(" .") and len(f"{name}.md".encode()) <= 255
+    assert not re.match(r"(?i)^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)", name)
+    (tmp_path / "tags").mkdir()
+    (tmp_path / "tags" / f"{name}.md").write_text("x")
+    # The article page's link to the tag page reaches the file.
+    markdown = link(tag, tag_page_path(tag), "pages/p1")
+    href = next(t for t in MarkdownIt().parseInline(markdown)[0].children
+                if t.type == "link_open").attrs["href"]
+    assert (tmp_path / "pages/p1" / unquote(href)).resolve() == \
+        (tmp_path / "tags" / f"{name}.md").resolve()

@@ -86,3 +86,43 @@ def test_pipeline_sets_images_and_drops_empty_articles(crawler):
     with pytest.raises(DropItem):
         pipeline.process_item(item)
     assert crawler.stats.get_value("newsmirror/dropped/empty_body") == 1
+
+
+@pytest.mark.parametrize("markup", [
+    '<a class="__cf_email__" data-cfemail="5a2a283f29291a3f223b372a363f7435283d" '
+    'href="/cdn-cgi/l/email-protection">[email&#160;protected]</a> (@p)',
+    # As found in the corpus: the closing tag is a stray </span>.
+    '<a class="__cf_email__" data-cfemail="5a2a283f29291a3f223b372a363f7435283d" '
+    'href="/cdn-cgi/l/email-protection"> [email protected] </span> (@p)',
+    '<a href="/cdn-cgi/l/email-protection#5a2a28"><span class="__cf_email__" '
+    'data-cfemail="5a2a283f29291a3f223b372a363f7435283d">[email&#160;protected]</span></a> (@p)',
+])
+def test_cloudflare_emails_are_decoded(markup):
+    out = clean_body(f'<div class="article_right"><p>— {markup}</p></div>', SECRETCHINA, URL)
+    assert "press@example.org" in out and "(@p)" in out
+    assert "protected" not in out and "cdn-cgi" not in out
+
+
+def test_white_space_collapses_as_in_a_browser_but_not_in_pre():
+    out = clean_body('<div class="article_right"><p>“\n\n  引文\n\n”</p>'
+                     '<pre>a\n\n  b</pre></div>', SECRETCHINA, URL)
+    assert "<p>“ 引文 ”</p>" in out and "<pre>a\n\n  b</pre>" in out
+
+
+def test_video_tag_and_untitled_iframe_become_links():
+    out = clean_body('<div class="article_right"><p><video title="现场">'
+                     '<source src="https://v.example/1.mp4"></video>'
+                     '<iframe src="https://player.example/2"></iframe></p></div>',
+                     SECRETCHINA, URL)
+    assert '<a href="https://v.example/1.mp4">▶ 现场</a>' in out
+    assert '<a href="https://player.example/2">▶ 视频</a>' in out
+    assert "<video" not in out and "<iframe" not in out
+
+
+def test_caption_is_the_text_after_the_image_else_its_own_alt():
+    out = clean_body('<div class="article_right"><p><a href="/kzgd/x">封面</a><br>'
+                     '<img alt="加入会员" src="https://img.example/1.jpg"></p>'
+                     '<p>前文<img alt="x" src="https://img.example/2.jpg"><br>图说二</p></div>',
+                     SECRETCHINA, URL)
+    assert '<img alt="加入会员" src="https://img.example/1.jpg">' in out
+    assert '<img alt="图说二" src="https://img.example/2.jpg">' in out

@@ -1,4 +1,5 @@
 """Markdown export: a complete, readable page with no raw HTML."""
+import lxml.html
 import pytest
 from markdown_it import MarkdownIt
 from scrapy.exceptions import DropItem
@@ -82,3 +83,71 @@ def test_unsafe_page_path_is_dropped(crawler, mirror_dir):
         MarkdownPagePipeline.from_crawler(crawler).process_item(item(id="../../../x"))
     assert crawler.stats.get_value("newsmirror/dropped/unsafe_path") == 1
     assert not (mirror_dir.parent.parent / "x.md").exists()
+
+
+LOOKS_LIKE_MARKDOWN = [
+    "# 不是标题", "1. 不是列表", "1) 也不是", "- 不是", "+ 不是", "* 不是", "---", "***",
+    "___", "a\n===", "> 不是引用", "a | b | c", "`code`", "<b>x</b>", "&amp;copy;",
+    "[x](y)", "![i](j)", "a_b_c", "*a*", "**a**", "~~s~~", "<http://x.y>", "\\", "[^1]",
+    "&#65;", "｜全角｜＃＊＿", "C#", "x * y * z", "a]b[c", "```", "~~~", "- - -", "10. 十"]
+
+
+@pytest.mark.parametrize("text", LOOKS_LIKE_MARKDOWN)
+@pytest.mark.parametrize("wrap", [
+    "<p>{}</p>", "<p>前<strong>{}</strong>后</p>", "<ul><li>{}</li></ul>",
+    "<blockquote><p>{}</p></blockquote>", "<h2>{}</h2>", "<p><a href='http://e.x/'>{}</a></p>"])
+def test_text_that_looks_like_markdown_renders_as_itself(text, wrap):
+    import html
+    source = wrap.format(html.escape(text, quote=False))
+    rendered = md.render(to_markdown(source))
+    root = lxml.html.fragment_fromstring(rendered, create_parent="div")
+    expected = lxml.html.fragment_fromstring(source, create_parent="div")
+    assert " ".join(root.text_content().split()) == " ".join(expected.text_content().split())
+    structure = [e.tag for e in expected.iter() if e.tag != "strong"]
+    assert [e.tag for e in root.iter() if e.tag != "strong"] == structure
+
+
+@pytest.mark.parametrize("html_in,bold", [
+    ("<p>他说<strong>“不”</strong>。</p>", "不"),
+    ("<p>他说<strong>（不）</strong>文</p>", "不"),
+    ("<p>凶嫌<strong><a href='http://x/'>欧金中</a></strong>。</p>", "欧金中"),
+    ("<p>凶嫌<strong><a href='http://x/'>欧金中</a>等人</strong>。</p>", "欧金中等人"),
+    ("<p>文<strong><em>“x”</em></strong>文</p>", "x"),
+    ("<p>价<strong>$100</strong>元</p>", "100"),
+    ("<p>x<strong>😀好</strong>y</p>", "好"),
+])
+def test_bold_next_to_cjk_punctuation_or_a_link_stays_bold(html_in, bold):
+    out = to_markdown(html_in)
+    root = lxml.html.fragment_fromstring(md.render(out), create_parent="div")
+    assert "".join(s.text_content() for s in root.iter("strong")).strip("“”（）") == bold
+    assert "*" not in root.text_content()
+    source = lxml.html.fragment_fromstring(html_in, create_parent="div")
+    assert root.text_content().strip() == source.text_content()
+
+
+def test_quotes_are_blocks_of_their_own():
+    out = to_markdown("<p>前文</p><blockquote><p>推文一</p>— a <a href='http://t/1'>d</a>"
+                      "</blockquote><blockquote><p>推文二</p></blockquote><p>后文</p>")
+    assert out == ("前文\n\n> 推文一\n>\n> — a [d](http://t/1)\n\n> 推文二\n\n后文\n")
+    assert len(md.parse(out)) > 0
+    assert [t.type for t in md.parse(out)].count("blockquote_open") == 2
+
+
+def test_cjk_full_width_and_emoji_pass_unchanged_and_output_is_stable():
+    text = "全角：｛括号｝［方］＃号＊星＿线｜竖，句。「引」😀👍🏽 한국어 かな"
+    html_in = f"<p>{text}</p><p>第二段</p>"
+    out = to_markdown(html_in)
+    assert out == f"{text}\n\n第二段\n"
+    assert to_markdown(html_in) == out
+
+
+@pytest.mark.parametrize("title", ["*紧急* 求助 [更新]", "1. 不是列表", "# 标题 #", "a | b",
+                                   "](evil)", "C++ & C#", "<script>", "---", "全角＃＊😀"])
+def test_titles_with_markdown_characters_keep_index_links_whole(title):
+    from newsmirror.mirror.render import article_list
+    line = article_list([{"published": "2024-05-06T09:15:00-04:00", "title": title,
+                          "page_path": "pages/p1/1.md"}], "indexes")
+    root = lxml.html.fragment_fromstring(md.render(line), create_parent="div")
+    links = list(root.iter("a"))
+    assert [(a.text_content(), a.get("href")) for a in links] == [(title, "../pages/p1/1.md")]
+    assert next(root.iter("li")).text_content() == f"2024-05-06 {title}"

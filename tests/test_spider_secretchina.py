@@ -80,7 +80,7 @@ def test_article_fields(crawler):
     assert item.source == "看中国"
     assert item.language == "zh-CN"
     assert item.lead_image == "https://img3.secretchina.com/pic/2024/5-6/p100001-ss.jpg"
-    assert item.tags == ["图书馆,捐书"]
+    assert item.tags == ["图书馆,捐书,看中国"]
     assert 'class="article_right"' in item.body_html
     assert "图书馆只有四十平方米" in item.body_html
 

@@ -1,16 +1,21 @@
 """Paths that stay inside the mirror, and files that are never half-written."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
-# Characters no file system in common use accepts in a name.
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*%]')
-_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.I)
+# Characters no file system in common use accepts in a name, and those a
+# link to the file would read as an escape, a fragment or an entity.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*%#&]')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)"
+                       r"(\..*)?$", re.I)
 MAX_NAME_BYTES = 120
+TEMP_SUFFIX = ".tmp"
 
 
 class UnsafePath(ValueError):
@@ -31,7 +36,11 @@ def safe_name(text: str) -> str:
     name = _UNSAFE.sub("_", " ".join(text.split())).strip(" .")
     if not name or _RESERVED.match(name):
         name = f"_{name}"
-    if len(name.encode()) > MAX_NAME_BYTES or name != text:
+    # Windows and macOS fold case and macOS Unicode forms: a name that is
+    # not the only spelling of its folded form gets the text's digest, so
+    # two tags never share a file.
+    if len(name.encode()) > MAX_NAME_BYTES or name != text \
+            or name != unicodedata.normalize("NFC", name).casefold():
         digest = hashlib.sha1(text.encode()).hexdigest()[:8]
         name = name.encode()[:MAX_NAME_BYTES].decode(errors="ignore")
         name = f"{name}-{digest}"
@@ -53,13 +62,37 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX,
                                dir=path.parent)
     try:
+        # Held until the rename: an unlocked temp file is a killed writer's.
+        fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+            f.flush()
+            os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
     return True
+
+
+def remove_stale_temp_files(root: Path) -> int:
+    """Delete the temp files of writers that died (SIGKILL, power loss)
+    before their rename; those of live writers are locked and stay."""
+    removed = 0
+    for tmp in Path(root).rglob(f".*{TEMP_SUFFIX}"):
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # renamed meanwhile
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue
+        else:
+            tmp.unlink(missing_ok=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed

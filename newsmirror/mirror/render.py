@@ -20,7 +20,7 @@ def escape_md(text: str) -> str:
     number = re.match(r"\d+(?=[.)])", text)
     if number:
         return f"{number[0]}\\{text[number.end():]}"
-    return f"\\{text}" if text[:1] in "-+=" else text
+    return f"\\{text}" if text[:1] and text[:1] in "-+=" else text
 
 
 def link(label: str, target: str, from_dir: str) -> str:

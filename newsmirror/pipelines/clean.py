@@ -7,6 +7,8 @@ script, event handler or javascript:/data: URL reaches a published page.
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import urlsplit
 
 import lxml.html
 import nh3
@@ -28,6 +30,10 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt"},
 URL_SCHEMES = {"http", "https"}
 BLOCKS = {"p", "div", "center", "section", "blockquote", "li", "table", "h2",
           "h3", "h4", "figure"}
+# HTML's white space (not U+00A0, which is text).
+HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+CF_EMAIL_PAGE = "/cdn-cgi/l/email-protection"
+CF_PLACEHOLDER = re.compile(r"\[email\s*protected\]")
 
 
 def _cut_from_marker(root, markers: tuple[str, ...]) -> None:
@@ -60,10 +66,52 @@ def _cut_from_marker(root, markers: tuple[str, ...]) -> None:
         return
 
 
+def _web_url(url: str | None) -> bool:
+    """http(s) or relative, as a browser reads it (it ignores blanks and
+    control characters, so " java\tscript:" is a javascript: URL)."""
+    url = re.sub(r"[\x00-\x20]", "", url or "")
+    return bool(url) and urlsplit(url).scheme.lower() in ("", "http", "https")
+
+
 def _video_link(el) -> str | None:
     src = el.get("src") or next(
         (s.get("src") for s in el.iter("source") if s.get("src")), None)
     return src
+
+
+def cf_decode(hexstr: str) -> str:
+    """Cloudflare's e-mail obfuscation: hex bytes XOR the first byte."""
+    data = bytes.fromhex(hexstr)
+    return bytes(b ^ data[0] for b in data[1:]).decode("utf-8", "replace")
+
+
+def _decode_emails(root) -> None:
+    """Put back the text Cloudflare hid behind its e-mail protection page
+    (its script does so in a browser); the link to that page is useless."""
+    for el in root.xpath(".//*[@data-cfemail]"):
+        try:
+            address = cf_decode(el.get("data-cfemail"))
+        except ValueError:
+            continue
+        for node in el.iter():
+            if node.text and CF_PLACEHOLDER.search(node.text):
+                node.text = CF_PLACEHOLDER.sub(address, node.text, count=1)
+                break
+    for a in root.xpath(f".//a[contains(@href, '{CF_EMAIL_PAGE}')]"):
+        a.drop_tag()
+
+
+def _collapse_space(el) -> None:
+    """Collapse white space as a browser does (not in <pre>); a converter
+    reads a blank line inside a paragraph as a paragraph break."""
+    if el.tag == "pre":
+        return
+    if el.text:
+        el.text = HTML_SPACE.sub(" ", el.text)
+    for child in el:
+        _collapse_space(child)
+        if child.tail:
+            child.tail = HTML_SPACE.sub(" ", child.tail)
 
 
 def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
@@ -74,6 +122,7 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
             if el.getparent() is not None:
                 el.drop_tree()
     _cut_from_marker(root, site.end_marker_text)
+    _decode_emails(root)
     for el in list(root.iter(*BLOCKS)):
         if el.getparent() is None:
             continue
@@ -84,7 +133,7 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
     # Embedded media are content: keep them as links, never as players.
     for el in list(root.iter("iframe", "video", "embed", "object", "audio")):
         src = _video_link(el) or el.get("data")
-        if src and el.getparent() is not None:
+        if _web_url(src) and el.getparent() is not None:
             title = (el.get("title") or el.text_content().strip() or "视频")
             link = lxml.html.fragment_fromstring(
                 "<p><a></a></p>").find("a")
@@ -93,13 +142,17 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
             el.addprevious(link.getparent())
         if el.getparent() is not None:
             el.drop_tree()
-    for a in root.iter("a"):
+    for a in list(root.iter("a")):
         # Links without a target would render as "[text]()": keep the text.
-        if not a.get("href") or a.get("href", "").startswith("#"):
+        if not _web_url(a.get("href")) or a.get("href", "").startswith("#"):
             a.drop_tag()
+    for img in list(root.iter("img")):
+        if not _web_url(img.get("src")):
+            img.drop_tree()  # keeps the text after it
     root.make_links_absolute(base_url, resolve_base_href=False,
                              handle_failures="discard")
     _caption_images(root)
+    _collapse_space(root)
     out = lxml.html.tostring(root, encoding="unicode")
     return nh3.clean(out, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                      url_schemes=URL_SCHEMES, link_rel=None,
@@ -107,14 +160,20 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
 
 
 def _caption_images(root) -> None:
-    """Give each image its caption as alt text (the text of its block)."""
+    """Give each image its caption as alt text: the text after it in its
+    block (the site's img, br, caption), else its own alt, else the text
+    before it (which may belong to a link, not to the picture)."""
     for img in root.iter("img"):
         block = img.getparent()
         while block is not None and block.tag not in BLOCKS and block is not root:
             block = block.getparent()
         if block is None or block is root or len(block.findall(".//img")) != 1:
             continue
-        caption = " ".join(block.text_content().split())
+        # A private-use character marks where the image stands in the text.
+        tail, img.tail = img.tail, "\ue000" + (img.tail or "")
+        before, _, after = block.text_content().partition("\ue000")
+        img.tail = tail
+        caption = " ".join(after.split()) or img.get("alt") or " ".join(before.split())
         if caption:
             img.set("alt", caption)
 

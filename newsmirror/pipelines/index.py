@@ -18,7 +18,7 @@ from itemadapter import ItemAdapter
 
 from newsmirror.mirror import render
 from newsmirror.mirror.catalog import Catalog
-from newsmirror.mirror.files import inside, write_atomic
+from newsmirror.mirror.files import inside, remove_stale_temp_files, write_atomic
 from newsmirror.pipelines.markdown import public_url
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,11 @@ class IndexPipeline:
         self.site = self.crawler.spider.site
         self.menu = self.menu or render.default_menu(self.site.channels)
         self.catalog = Catalog(self.mirror_dir)
-        # Finish what a killed run left stale.
+        # Finish what a killed run left stale, and remove its temp files.
+        removed = remove_stale_temp_files(self.mirror_dir)
+        if removed:
+            logger.warning("removed %d temp files left by a killed run", removed)
+            self.stats.inc_value("newsmirror/stale_temp_removed", removed)
         self.rebuild()
 
     def close_spider(self):

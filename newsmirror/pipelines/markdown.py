@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
 import html_to_markdown
+import lxml.html
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
@@ -22,8 +25,133 @@ MARKDOWN_OPTIONS = html_to_markdown.ConversionOptions(
 )
 
 
+EMPHASIS = ("strong", "b", "em", "i")
+HAS_EMPHASIS = re.compile(r"<(?:strong|b|em|i)\b")
+
+
+class _QuoteBlocks:
+    """html-to-markdown glues a quote to the paragraph line before it and
+    to a quote right after it (two tweets become one): give each its own
+    block."""
+
+    def visit_blockquote(self, ctx, content, depth):
+        body = re.sub(r"\n{3,}", "\n\n", content.strip("\n"))
+        quoted = "\n".join(f"> {line}".rstrip() for line in body.split("\n"))
+        return {"type": "custom", "output": f"\n\n{quoted}\n\n"}
+
+
+QUOTE_BLOCKS = _QuoteBlocks()
+
+
+def _punct(ch: str) -> bool:
+    # CommonMark's punctuation: Unicode categories P and S.
+    return unicodedata.category(ch)[0] in "PS"
+
+
+def _edge(text: str, leading: bool) -> int:
+    """Length of the white space and punctuation at one end of text."""
+    chars = text if leading else reversed(text)
+    n = 0
+    for ch in chars:
+        if not (ch.isspace() or _punct(ch)):
+            break
+        n += 1
+    return n
+
+
+def _move_out(em, child, leading: bool) -> None:
+    """Put an edge child of em (a link keeps the emphasis inside it) outside."""
+    if child.tag == "a":
+        inner = lxml.html.Element(em.tag)
+        inner.text, child.text = child.text, None
+        inner.extend(list(child))
+        child.append(inner)
+    tail, child.tail = child.tail or "", None
+    em.remove(child)
+    if leading:
+        em.text = tail + (em.text or "")
+        em.addprevious(child)
+    else:
+        child.tail, em.tail = tail + (em.tail or ""), None
+        em.addnext(child)
+
+
+def _wedged(ch: str) -> bool:
+    """Whether a delimiter between ch (outside) and punctuation (inside)
+    fails to open or close emphasis."""
+    return bool(ch) and not (ch.isspace() or _punct(ch))
+
+
+def _char_before(em) -> str:
+    before = em.getprevious()
+    if before is not None:
+        return (before.tail or "")[-1:]
+    parent = em.getparent()
+    if parent.tag in EMPHASIS and not (parent.text or "").strip():
+        return _char_before(parent)  # the delimiters run together
+    return (parent.text or "")[-1:]
+
+
+def _char_after(em) -> str:
+    parent = em.getparent()
+    if not (em.tail or "").strip() and parent.tag in EMPHASIS \
+            and em.getnext() is None:
+        return _char_after(parent)
+    return (em.tail or "")[:1]
+
+
+def _fit_one(em) -> bool:
+    """One change to em that CommonMark needs; False when none is left."""
+    wedged_before, wedged_after = _wedged(_char_before(em)), _wedged(_char_after(em))
+    if wedged_before and len(em) and not (em.text or "").strip() \
+            and em[0].tag in ("a", "img", "br"):
+        _move_out(em, em[0], leading=True)
+        return True
+    if wedged_after and len(em) and not (em[-1].tail or "").strip() \
+            and em[-1].tag in ("a", "img", "br"):
+        _move_out(em, em[-1], leading=False)
+        return True
+    n = _edge(em.text or "", leading=True)
+    if n and wedged_before:
+        moved, em.text = em.text[:n], em.text[n:]
+        before = em.getprevious()
+        if before is not None:
+            before.tail = (before.tail or "") + moved
+        else:
+            em.getparent().text = (em.getparent().text or "") + moved
+        return True
+    last = em[-1] if len(em) else None
+    text = (last.tail if last is not None else em.text) or ""
+    n = _edge(text, leading=False)
+    if n and wedged_after:
+        text, moved = text[:len(text) - n], text[len(text) - n:]
+        if last is not None:
+            last.tail = text
+        else:
+            em.text = text
+        em.tail = moved + (em.tail or "")
+        return True
+    return False
+
+
+def _fit_emphasis(root) -> None:
+    """CommonMark reads ** as bold only if it is not wedged between a letter
+    and punctuation ("他说**“不”**。" stays literal), and a link or image
+    starts with punctuation ([, !): put those edges outside the emphasis."""
+    for em in reversed(list(root.iter(*EMPHASIS))):
+        while _fit_one(em):
+            pass
+        if not len(em) and not (em.text or "").strip():
+            em.drop_tag()
+
+
 def to_markdown(body_html: str) -> str:
-    return tidy(html_to_markdown.convert(body_html, MARKDOWN_OPTIONS).content)
+    if HAS_EMPHASIS.search(body_html):
+        root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+        _fit_emphasis(root)
+        body_html = lxml.html.tostring(root, encoding="unicode")
+    return tidy(html_to_markdown.convert(
+        body_html, MARKDOWN_OPTIONS, visitor=QUOTE_BLOCKS).content)
 
 
 def public_url(base_url: str, relpath: str) -> str:

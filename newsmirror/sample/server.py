@@ -2,11 +2,13 @@
 
 Absolute links to the real host in HTML and XML are rewritten to the
 server's own address. Every request path is logged, so tests can count
-downloads, and `routes` can answer chosen paths with anything at all.
+downloads, and `routes` can answer chosen paths with anything at all, or
+(returning None) drop the connection unanswered, as a reset would.
 """
 from __future__ import annotations
 
 import mimetypes
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,8 +18,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 REAL_HOSTS = ("https://www.secretchina.com", "http://www.secretchina.com")
-# A route answers (status, headers, body) for a request path.
-Route = Callable[[str], tuple[int, dict[str, str], bytes]]
+# A route answers (status, headers, body) for a request path, or None.
+Route = Callable[[str], tuple[int, dict[str, str], bytes] | None]
 
 
 def sample_site() -> Traversable:
@@ -36,10 +38,11 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         self.server.log_request_path(path)
         route = self.server.routes.get(path)
-        if route is not None:
-            status, headers, body = route(path)
-        else:
-            status, headers, body = self.server.static(path)
+        answer = route(path) if route is not None else self.server.static(path)
+        if answer is None:
+            self.close_connection = True
+            return
+        status, headers, body = answer
         self.send_response(status)
         headers = {"Content-Length": str(len(body)), **headers}
         for name, value in headers.items():
@@ -50,9 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class SiteServer(ThreadingHTTPServer):
     daemon_threads = True
-    # socketserver's default backlog of 5 drops the SYNs of a crawler
-    # opening more connections at once; each then waits 1 s to retry.
-    request_queue_size = 128
+    # A crawler opens many connections at once; with the default backlog
+    # of 5 the kernel drops some SYNs and they wait a second to be resent.
+    request_queue_size = 64
 
     def __init__(self, root: Traversable | Path, port: int = 0,
                  routes: dict[str, Route] | None = None):
@@ -88,6 +91,12 @@ class SiteServer(ThreadingHTTPServer):
             ctype = ("text/html" if parts[-1].endswith(".html")
                      else "application/xml") + "; charset=utf-8"
         return 200, {"Content-Type": ctype}, body
+
+    def handle_error(self, request, client_address) -> None:
+        # A client hanging up early (a crawler refusing an oversize page)
+        # is no error of the server's.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def start(self) -> "SiteServer":
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)

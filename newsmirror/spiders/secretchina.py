@@ -10,13 +10,24 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from parsel import Selector
+from scrapy import signals
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 
 from newsmirror.items import ArticleItem
 from newsmirror.mirror.catalog import Catalog
 from newsmirror.sites.secretchina import SECRETCHINA
 
 URL_DATE = re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/")
+# Article ids: ASCII digits (isdigit() takes any script's), of sane length.
+ARTICLE_ID = re.compile(r"[0-9]{1,20}")
+# A page cut short without the server saying so (no Content-Length).
+COMPLETE_HTML = re.compile(rb"</html\s*>", re.I)
+# Scrapy's IgnoreRequest messages -> our stats reasons.
+IGNORED = {"max redirections reached": "too_many_redirects",
+           "Forbidden by robots.txt": "robots_txt"}
 # Dates further ahead than this are taken as wrong, not as scheduled.
 FUTURE_SLACK = timedelta(days=1)
 
@@ -34,6 +45,9 @@ class SecretChinaSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.base_url = settings.get("SECRETCHINA_BASE_URL").rstrip("/")
+        # The site and its subdomains; redirects elsewhere are refused.
+        host = urlsplit(spider.base_url).hostname or ""
+        spider.allowed_domains = [host.removeprefix("www.")]
         spider.mirror_dir = Path(settings.get("MIRROR_DIR"))
         unknown = [c for c in spider.channels if c not in cls.site.channels]
         if unknown:
@@ -41,6 +55,7 @@ class SecretChinaSpider(scrapy.Spider):
                              f"known: {', '.join(cls.site.channels)}")
         spider.channels = spider.channels or list(cls.site.channels)
         spider.tz = ZoneInfo(cls.site.timezone)
+        crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
         return spider
 
     async def start(self):
@@ -48,6 +63,7 @@ class SecretChinaSpider(scrapy.Spider):
         for channel in self.channels:
             url = self.base_url + self.site.feed_path.format(channel=channel)
             yield scrapy.Request(url, callback=self.parse_feed,
+                                 errback=self.failed,
                                  cb_kwargs={"channel": channel})
 
     def closed(self, reason):
@@ -60,6 +76,10 @@ class SecretChinaSpider(scrapy.Spider):
     # Feeds
 
     def parse_feed(self, response, channel):
+        if not response.body.strip():
+            self.logger.warning("feed is empty, skipped: %s", response.url)
+            self.count("bad_feed/empty")
+            return
         items = self.feed_items(response)
         if items is None:
             self.logger.warning("feed is not RSS, skipped: %s", response.url)
@@ -82,16 +102,21 @@ class SecretChinaSpider(scrapy.Spider):
                 self.count("dropped/bad_url")
                 continue
             if article_id in seen:
+                self.logger.warning("feed lists an article twice, once "
+                                    "fetched: %s", link)
+                self.count("bad_feed/duplicate_item")
                 continue
             seen.add(article_id)
             if self.catalog.has(article_id):
                 self.count("skipped/already_mirrored")
                 continue
-            yield scrapy.Request(link, callback=self.parse_article, cb_kwargs={
-                "channel": channel,
-                "feed_title": entry.xpath("title/text()").get("").strip(),
-                "feed_date": entry.xpath("pubDate/text()").get("").strip(),
-            })
+            yield scrapy.Request(
+                link, callback=self.parse_article, errback=self.failed,
+                cb_kwargs={
+                    "channel": channel,
+                    "feed_title": entry.xpath("title/text()").get("").strip(),
+                    "feed_date": entry.xpath("pubDate/text()").get("").strip(),
+                })
 
     @staticmethod
     def feed_items(response):
@@ -108,17 +133,53 @@ class SecretChinaSpider(scrapy.Spider):
 
     def article_id(self, url: str) -> str | None:
         m = self.site.article_url.search(urlsplit(url).path)
-        return m.group("id") if m and m.group("id").isdigit() else None
+        return m.group("id") if m and ARTICLE_ID.fullmatch(m.group("id")) else None
+
+    # Failed downloads (after Scrapy's retries)
+
+    def failed(self, failure):
+        request = failure.request
+        kind = "feed" if request.callback == self.parse_feed else "article"
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            if kind == "article" and status in (404, 410):
+                self.logger.warning("article gone (HTTP %s), skipped until it "
+                                    "is back: %s", status, request.url)
+                self.count(f"gone/{status}")
+                return
+            reason = f"http_{status}"
+        elif failure.check(DownloadCancelledError):
+            reason = "too_large"
+        elif failure.check(IgnoreRequest):
+            reason = IGNORED.get(str(failure.value), "ignored")
+        else:
+            reason = failure.type.__name__
+        self.logger.error("%s not fetched (%s): %s: %s", kind, reason,
+                          request.url, failure.getErrorMessage())
+        self.count(f"failed/{reason}")
+
+    def dropped(self, request, spider):
+        # The duplicate filter drops a redirect back to a page already
+        # requested: a redirect loop.
+        if request.meta.get("redirect_urls"):
+            self.logger.error("redirect loop (back to a page already "
+                              "requested), not fetched: %s",
+                              " -> ".join([*request.meta["redirect_urls"], request.url]))
+            self.count("failed/redirect_loop")
 
     # Articles
 
     def parse_article(self, response, channel, feed_title, feed_date):
         if not isinstance(response, TextResponse):
             return self.drop("not_html", response.url)
+        if not COMPLETE_HTML.search(response.body):
+            retry = get_retry_request(response.request, spider=self,
+                                      reason="truncated")
+            return retry or self.drop("truncated", response.url)
         body = response.css(self.site.body_css)
-        title = " ".join(" ".join(response.css("h1 ::text").getall()).split()) \
-            or response.css('meta[property="og:title"]::attr(content)').get("").strip() \
-            or feed_title
+        title = " ".join((" ".join(response.css("h1 ::text").getall()).strip()
+                          or response.css('meta[property="og:title"]::attr(content)').get("")
+                          or feed_title).split())
         if not title:
             return self.drop("no_title", response.url)
         if not body:
@@ -161,23 +222,33 @@ class SecretChinaSpider(scrapy.Spider):
 
     def published(self, response, body, feed_date: str) -> str:
         """From the page's meta, the dateline, the URL, then the feed."""
+        meta = response.css(
+            'meta[property="article:published_time"]::attr(content)').get("").strip()
+        dateline = self.site.dateline.search(" ".join(body.css("::text").getall()))
+        url_date = URL_DATE.search(response.url)
         candidates = [
-            lambda: datetime.fromisoformat(response.css(
-                'meta[property="article:published_time"]::attr(content)').get("")),
-            lambda: self.local_date(*self.site.dateline.search(
-                " ".join(body.css("::text").getall())).group("y", "m", "d")),
-            lambda: self.local_date(*URL_DATE.search(response.url).groups()),
-            lambda: parsedate_to_datetime(feed_date),
+            ("meta", meta, lambda: datetime.fromisoformat(meta)),
+            ("dateline", dateline,
+             lambda: self.local_date(*dateline.group("y", "m", "d"))),
+            ("URL", url_date, lambda: self.local_date(*url_date.groups())),
+            ("feed", feed_date, lambda: parsedate_to_datetime(feed_date)),
         ]
         latest = datetime.now(timezone.utc) + FUTURE_SLACK
-        for candidate in candidates:
+        for source, found, parse in candidates:
+            if not found:
+                continue
             try:
-                value = candidate()
-            except (AttributeError, TypeError, ValueError, IndexError):
+                value = parse()
+            except (TypeError, ValueError, OverflowError):
+                self.logger.warning("invalid %s date, not used: %s", source,
+                                    response.url)
+                self.count("bad_date/invalid")
                 continue
             if value.tzinfo is None:
                 value = value.replace(tzinfo=self.tz)
             if value > latest:
+                self.logger.warning("%s date %s is in the future, not used: %s",
+                                    source, value.isoformat(), response.url)
                 self.count("bad_date/future")
                 continue
             return value.isoformat()

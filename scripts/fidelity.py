@@ -1,0 +1,518 @@
+#!/usr/bin/env python3
+"""Measure how faithfully the mirror reproduces the site's articles.
+
+Builds the site from a corpus of mirrored article pages with sitegen.py,
+serves it on 127.0.0.1 with serve_site.py, runs `scrapy crawl secretchina`
+on it (twice, into two mirrors), and compares each written page with the
+article body (div.article_right) of the site page it came from:
+
+  paragraphs  text paragraphs of the body (visible text minus boilerplate)
+              found, whitespace-normalised, in the page's Markdown rendered
+              by markdown-it-py (CommonMark + tables)
+  leaks       ad slots, the membership appeal, the short-URL/copyright/
+              mirror-ban line, hidden-span text, share widgets, raw HTML,
+              links that are not the article's
+  images      every body image, in order, with its caption beside it
+  structure   headings, bold, lists, quotes, links (absolute) and embedded
+              media (as links) kept as such
+  metadata    title = the page's h1, date = the URL's date, tags = the set of
+              tag links, each tag page listing the article
+
+It prints one row per article and the totals, and exits 1 unless every
+target holds (100% paragraphs, 0 leaks, all images, structure, metadata,
+and byte-identical pages from the two crawls). The reference is computed
+here from the site's markup with rules of its own, not the cleaner's it
+measures (only Cloudflare's e-mail decoding is shared).
+
+--site DIR measures an already built site instead (served with the
+project's own SiteServer), e.g. the bundled sample: newsmirror/sample/site.
+Needs markdown-it-py (requirements-test.txt).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import lxml.html
+from markdown_it import MarkdownIt
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from newsmirror.pipelines.clean import CF_PLACEHOLDER, cf_decode  # noqa: E402
+from newsmirror.sample.server import SiteServer  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+DEFAULT_CORPUS = SHARED / "corpus" / "secretchina" / "anchor_md"
+REAL_HOST = "https://www.secretchina.com"
+
+md = MarkdownIt("commonmark").enable("table")
+
+# What a reader must never see, by kind (matched in the page's Markdown).
+LEAK_MARKERS = {
+    "ad slot": ("div-gpt-ad", "adsbygoogle", "txt-mid", "taboola", "SC-2"),
+    "membership appeal": ("诚征荣誉会员", "kzgmembership", "/kzgd/ad/"),
+    "short URL/copyright": ("本文短网址", "kzg.io/", "任何形式转载需看中国授权许可",
+                            "严禁建立镜像网站"),
+    "share widget": ("sharer.php", "twitter.com/intent", "addthis", "分享到"),
+}
+# A body paragraph holding one of these is boilerplate, not article text.
+BOILERPLATE_TEXT = ("本文短网址", "任何形式转载需看中国授权许可", "严禁建立镜像网站",
+                    "诚征荣誉会员")
+AD_IDS = ("div-gpt-ad", "txt-mid", "SC-", "taboola", "nofree", "nofeepop")
+HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+NO_TEXT = ("script", "style", "noscript", "template", "input", "button",
+           "select", "textarea")
+MEDIA = ("iframe", "video", "embed", "object", "audio")
+BLOCKS = {"p", "div", "center", "section", "article", "blockquote", "li",
+          "ul", "ol", "table", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5",
+          "h6", "figure", "figcaption", "hr", "br", "pre", "dl", "dt", "dd"}
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+SOURCE_LINE = re.compile(r"^来源\s*[:：]\s*(?P<source>\S.*)$")
+TAG_HREF = re.compile(r"/news/gb/tag/(?P<tag>[^/?#]+)")
+URL_DATE = re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/")
+
+
+def norm(text: str) -> str:
+    """Whitespace-normalised: runs become one space, and spaces next to
+    CJK text (where the site's pretty-printed markup put line breaks) go."""
+    text = " ".join(text.split())
+    return re.sub(r" (?=[^\x00-\x7f])|(?<=[^\x00-\x7f]) ", "", text)
+
+
+def segments(root, elements: list | None = None) -> list[str]:
+    """The text of root split at block elements and <br>, normalised;
+    elements, if given, gets the inline elements of each segment."""
+    out, els = [""], [[]]
+
+    def walk(el):
+        block = el.tag in BLOCKS
+        if block:
+            out.append("")
+            els.append([])
+        else:
+            els[-1].append(el)
+        out[-1] += el.text or ""
+        for child in el:
+            if isinstance(child.tag, str):
+                walk(child)
+            out[-1] += child.tail or ""
+        if block:
+            out.append("")
+            els.append([])
+
+    walk(root)
+    kept = [(norm(s), e) for s, e in zip(out, els) if norm(s)]
+    if elements is not None:
+        elements.extend(e for _, e in kept)
+    return [s for s, _ in kept]
+
+
+def strip_punct(text: str) -> str:
+    while text and unicodedata.category(text[0])[0] in "PSZ":
+        text = text[1:]
+    while text and unicodedata.category(text[-1])[0] in "PSZ":
+        text = text[:-1]
+    return text
+
+
+def norm_href(href: str, base: str, served: str = "") -> str:
+    href = urljoin(base, href.strip())
+    if served and href.startswith(served):
+        href = REAL_HOST + href[len(served):]
+    return unquote(href).strip()
+
+
+@dataclass
+class Reference:
+    """What the article body shows a reader, from the site's markup."""
+    title: str
+    url: str
+    paragraphs: list[str]
+    source: str
+    images: list[tuple[str, str]]  # (src, caption)
+    headings: list[tuple[str, str]]
+    bold: list[str]
+    lists: list[tuple[str, list[str]]]
+    quotes: list[list[str]]
+    links: Counter  # (href, text)
+    media: list[str]
+    tags: set[str]
+    hidden_text: list[str]
+    text: str  # every visible text, to tell leaks from article text
+
+
+def reference(page_html: bytes, page_url: str) -> Reference:
+    doc = lxml.html.document_fromstring(page_html)
+    url = (doc.xpath('//link[@rel="canonical"]/@href') or [page_url])[0]
+    title = " ".join(" ".join(doc.xpath("//h1//text()")).split())
+    body = doc.cssselect("div.article_right")[0]
+    # A browser shows what Cloudflare's script decodes.
+    for el in body.xpath(".//*[@data-cfemail]"):
+        for node in el.iter():
+            if CF_PLACEHOLDER.search(node.text or ""):
+                node.text = CF_PLACEHOLDER.sub(cf_decode(el.get("data-cfemail")),
+                                               node.text, count=1)
+                break
+    hidden = []
+    for el in list(body.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        if el.tag in NO_TEXT or HIDDEN.search(el.get("style") or "") \
+                or el.get("hidden") is not None \
+                or el.get("id", "").startswith(AD_IDS) \
+                or "adsbygoogle" in (el.get("class") or ""):
+            if HIDDEN.search(el.get("style") or ""):
+                hidden.append(norm(el.text_content()))
+            el.drop_tree()
+
+    def boilerplate(el) -> bool:
+        marks = LEAK_MARKERS["membership appeal"]
+        return any(node.get("data-boilerplate") is not None or any(
+            m in (node.get("href") or "") + (node.get("src") or "") for m in marks)
+            for node in [*el.iterancestors(), *el.iter()])
+
+    # The source line is metadata: the page shows it in its header.
+    for p in body.iter("p"):
+        if SOURCE_LINE.match(norm(p.text_content())):
+            for a in p.iter("a"):
+                a.set("data-source-line", "")
+    paragraphs, source, inline = [], "", []
+    for seg, elements in zip(segments(body, inline), inline):
+        if any(m in seg for m in BOILERPLATE_TEXT):
+            for el in elements:
+                el.set("data-boilerplate", "")
+            continue
+        m = SOURCE_LINE.match(seg)
+        if m:
+            source = m.group("source")
+            continue
+        paragraphs.append(seg)
+    images = []
+    for img in body.iter("img"):
+        if not img.get("src") or boilerplate(img):
+            continue
+        block = next(a for a in img.iterancestors() if a.tag in BLOCKS)
+        images.append((norm_href(img.get("src"), url),
+                       norm(block.text_content()) if block is not body else ""))
+    headings = [(h.tag, norm(h.text_content())) for h in body.iter(*HEADINGS)
+                if norm(h.text_content())]
+    bold = [t for b in body.iter("strong", "b")
+            if not any(a.tag in HEADINGS for a in b.iterancestors())
+            for t in [strip_punct(norm(b.text_content()))] if t]
+    lists = [(lst.tag, [norm(li.text_content()) for li in lst.iterchildren("li")])
+             for lst in body.iter("ul", "ol")]
+    quotes = [segments(q) for q in body.iter("blockquote")]
+    links, tags = Counter(), set()
+    for a in body.iter("a"):
+        href = a.get("href") or ""
+        if not href or href.startswith(("#", "javascript:", "mailto:")) \
+                or "/cdn-cgi/" in href or boilerplate(a):
+            continue
+        tag = TAG_HREF.search(urlsplit(href).path)
+        href = norm_href(href, url)
+        if tag:
+            tags.add(" ".join(unquote(tag.group("tag")).split()))
+        if a.get("data-source-line") is None:
+            links[(href, norm(a.text_content()))] += 1
+    media = [norm_href(src, url) for el in body.iter(*MEDIA)
+             for src in [el.get("src") or el.get("data")
+                         or next(iter(el.xpath(".//source/@src")), "")] if src]
+    return Reference(title, url, paragraphs, source, images, headings, bold,
+                     lists, quotes, links, media, tags,
+                     [h for h in hidden if h], norm(body.text_content()))
+
+
+@dataclass
+class Result:
+    page: str
+    paragraphs: tuple[int, int] = (0, 0)
+    leaks: int = 0
+    images: tuple[int, int] = (0, 0)
+    structure: tuple[int, int] = (0, 0)
+    metadata: tuple[int, int] = (0, 0)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def perfect(self) -> bool:
+        return not self.failures
+
+
+class Scorer:
+    """Counts passed checks of one kind and records what failed."""
+
+    def __init__(self, result: Result):
+        self.result, self.passed, self.total = result, 0, 0
+
+    def check(self, ok: bool, what: str) -> None:
+        self.total += 1
+        self.passed += bool(ok)
+        if not ok:
+            self.result.failures.append(what)
+
+    @property
+    def score(self) -> tuple[int, int]:
+        return self.passed, self.total
+
+
+def body_tokens(tokens):
+    """The article body: between the header's rule and the share block's."""
+    rules = [i for i, t in enumerate(tokens) if t.type == "hr"]
+    share = next((i for i, t in enumerate(tokens) if t.type == "inline"
+                  and t.content.startswith("长按复制本页链接")), len(tokens))
+    end = max((i for i in rules if i < share), default=len(tokens))
+    return tokens[rules[0] + 1:end] if rules else tokens
+
+
+def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
+    text = page.read_text("utf-8")
+    result = Result(page.relative_to(mirror).as_posix())
+    tokens = md.parse(text)
+    html = md.renderer.render(body_tokens(tokens), md.options, {})
+    body = lxml.html.fragment_fromstring(html or "<p></p>", create_parent="div")
+    page_text = "\n".join(segments(body))
+    rendered = lxml.html.fragment_fromstring(md.render(text), create_parent="div")
+    whole = norm(rendered.text_content())
+
+    s = Scorer(result)
+    for para in ref.paragraphs:
+        s.check(para in page_text, f"paragraph missing: {para[:60]}")
+    if ref.source:
+        s.check(f"来源：{ref.source}" in whole, f"source missing: {ref.source}")
+    result.paragraphs = s.score
+
+    leaks = []
+    for kind, markers in LEAK_MARKERS.items():
+        for m in markers:
+            extra = text.count(m) - ref.text.count(m)
+            leaks += [f"{kind}: {m}"] * max(0, extra)
+    for hidden in ref.hidden_text:
+        if whole.count(hidden) > ref.text.count(hidden):
+            leaks.append(f"hidden text: {hidden[:40]}")
+    leaks += [f"raw HTML: {t.content.strip()[:40]}" for t in tokens
+              if t.type == "html_block"]
+    leaks += [f"raw HTML: {c.content[:40]}" for t in tokens
+              for c in t.children or [] if c.type == "html_inline"]
+    known = {href for href, _ in ref.links} | set(ref.media)
+    leaks += [f"link not in the article: {href}" for href in
+              (norm_href(a.get("href", ""), ref.url, served) for a in body.iter("a"))
+              if href not in known]
+    result.leaks = len(leaks)
+    result.failures += [f"leak: {x}" for x in leaks]
+
+    s = Scorer(result)
+    imgs = [(norm_href(i.get("src", ""), ref.url, served), i)
+            for i in body.iter("img")]
+    for n, (src, caption) in enumerate(ref.images):
+        page_src, img = imgs[n] if n < len(imgs) else ("", None)
+        block = next((a for a in img.iterancestors() if a.tag in BLOCKS), body) \
+            if img is not None else body
+        s.check(page_src == src and caption in norm(block.text_content())
+                + norm(img.get("alt", "")), f"image {n + 1} or its caption missing: {src}")
+    if len(imgs) > len(ref.images):
+        s.check(False, f"{len(imgs) - len(ref.images)} images not in the body")
+    result.images = s.score
+
+    s = Scorer(result)
+    headings = [(h.tag, norm(h.text_content())) for h in body.iter(*HEADINGS)]
+    s.check(headings == ref.headings, f"headings {headings} != {ref.headings}")
+    # Emphasis may leave out punctuation at its edges and be split at a
+    # link (CommonMark needs it), so bold text is matched in the page's run.
+    bold = "".join(norm(b.text_content()) for b in body.iter("strong"))
+    lost = [b for b in ref.bold if b not in bold]
+    s.check(not lost, f"bold lost: {lost[:3]}")
+    lists = [(lst.tag, [norm(li.text_content()) for li in lst.iterchildren("li")])
+             for lst in body.iter("ul", "ol")]
+    s.check(lists == ref.lists, f"lists {lists} != {ref.lists}")
+    quoted = "\n".join("\n".join(segments(q)) for q in body.iter("blockquote"))
+    s.check(all(seg in quoted for q in ref.quotes for seg in q), "quote lost")
+    links = Counter((norm_href(a.get("href", ""), ref.url, served),
+                     norm(a.text_content())) for a in body.iter("a"))
+    s.check(not ref.links - links, f"links lost: {list(ref.links - links)[:3]}")
+    relative = [a.get("href") for a in body.iter("a")
+                if urlsplit(a.get("href", "")).scheme not in ("http", "https")]
+    s.check(not relative, f"links not absolute: {relative[:3]}")
+    hrefs = {href for href, _ in links}
+    s.check(all(m in hrefs for m in ref.media), f"media lost: {ref.media}")
+    result.structure = s.score
+
+    s = Scorer(result)
+    h1 = next(rendered.iter("h1"), None)
+    page_title = norm(h1.text_content()) if h1 is not None else ""
+    s.check(page_title == norm(ref.title), f"title {page_title!r} != {ref.title!r}")
+    m = URL_DATE.search(ref.url)
+    url_date = f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}" if m else ""
+    s.check(url_date and re.search(rf"^{url_date} \d\d:\d\d", text, re.M),
+            f"date is not the URL's {url_date}")
+    header = tokens[:next((i for i, t in enumerate(tokens) if t.type == "hr"),
+                          len(tokens))]
+    meta = lxml.html.fragment_fromstring(
+        md.renderer.render(header, md.options, {}), create_parent="div")
+    tag_dir = (mirror / "tags").resolve()
+    tag_links = {a.text_content(): target for a in meta.iter("a") for target in
+                 [(page.parent / unquote(a.get("href", ""))).resolve()]
+                 if target.parent == tag_dir}
+    s.check(set(tag_links) == ref.tags,
+            f"tags {sorted(tag_links)} != tag links {sorted(ref.tags)}")
+    listed = all(target.is_file() and f"{page.relative_to(mirror).as_posix()})"
+                 in target.read_text("utf-8").replace("../", "")
+                 for target in tag_links.values())
+    s.check(listed, "a tag page is missing or does not list the article")
+    result.metadata = s.score
+    return result
+
+
+def crawl(base_url: str, mirror: Path) -> None:
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "secretchina"]
+    for name, value in {
+        "SECRETCHINA_BASE_URL": base_url, "MIRROR_DIR": str(mirror),
+        "DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "0",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "8", "LOG_LEVEL": "WARNING",
+    }.items():
+        cmd += ["-s", f"{name}={value}"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"crawl failed:\n{done.stderr[-3000:]}")
+
+
+def served_crawls(site: Path, tools: Path | None, mirrors: list[Path]) -> str:
+    """Serve the site on 127.0.0.1, crawl it into each mirror; its base URL."""
+    if tools is None:
+        with SiteServer(site) as server:
+            for mirror in mirrors:
+                crawl(server.base_url, mirror)
+            return server.base_url
+    server = subprocess.Popen([sys.executable, tools / "serve_site.py", site],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        if not line.startswith("serving "):
+            sys.exit(f"serve_site.py did not start: {line!r}")
+        base_url = line.split()[1]
+        for mirror in mirrors:
+            crawl(base_url, mirror)
+        return base_url
+    finally:
+        server.kill()
+        server.wait()
+
+
+def measure(site: Path, mirror: Path, second: Path, served: str) -> list[Result]:
+    results = []
+    for html_file in sorted(site.glob("news/gb/*/*/*/*.html")):
+        relpath = html_file.relative_to(site).as_posix()
+        ref = reference(html_file.read_bytes(), f"{REAL_HOST}/{relpath}")
+        pages = list(mirror.glob(f"pages/*/{html_file.stem}.md"))
+        if not pages:
+            results.append(Result(relpath, failures=["no page written"]))
+            continue
+        result = compare(ref, pages[0], mirror, served)
+        again = second / result.page
+        if not again.is_file() or again.read_bytes() != pages[0].read_bytes():
+            result.failures.append("a second crawl wrote a different page")
+        results.append(result)
+    return results
+
+
+def frac(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}/{pair[1]}"
+
+
+def report(results: list[Result], verbose: bool) -> bool:
+    print(f"{'page':<22} {'paragraphs':>10} {'leaks':>5} {'images':>7} "
+          f"{'structure':>9} {'metadata':>8}")
+    for r in results:
+        print(f"{r.page:<22} {frac(r.paragraphs):>10} {r.leaks:>5} "
+              f"{frac(r.images):>7} {frac(r.structure):>9} {frac(r.metadata):>8}"
+              + ("" if r.perfect else "  FAIL"))
+        if verbose:
+            for failure in r.failures:
+                print(f"    {failure}")
+
+    def total(name):
+        return tuple(sum(getattr(r, name)[i] for r in results) for i in (0, 1))
+
+    paragraphs = total("paragraphs")
+    print(f"{'total (' + str(len(results)) + ' articles)':<22} "
+          f"{frac(paragraphs):>10} {sum(r.leaks for r in results):>5} "
+          f"{frac(total('images')):>7} {frac(total('structure')):>9} "
+          f"{frac(total('metadata')):>8}")
+    perfect = sum(r.perfect for r in results)
+    recall = 100 * paragraphs[0] / max(paragraphs[1], 1)
+    print(f"paragraph recall {recall:.1f}%; articles meeting every target "
+          f"(incl. byte-identical pages on a second crawl): {perfect}/{len(results)}")
+    return perfect == len(results) and bool(results)
+
+
+def markdown_table(results: list[Result]) -> None:
+    """The totals per channel and overall, as a Markdown table."""
+    print("| channel | articles | paragraphs found | leaks | images | structure "
+          "| metadata | meeting every target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    groups: dict[str, list[Result]] = {}
+    for r in results:
+        groups.setdefault(r.page.split("/")[1], []).append(r)
+    for name, rows in [*sorted(groups.items()), ("**total**", results)]:
+        def total(field):
+            return frac(tuple(sum(getattr(r, field)[i] for r in rows) for i in (0, 1)))
+        print(f"| {name} | {len(rows)} | {total('paragraphs')} "
+              f"| {sum(r.leaks for r in rows)} | {total('images')} "
+              f"| {total('structure')} | {total('metadata')} "
+              f"| {sum(r.perfect for r in rows)}/{len(rows)} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                        help="mirrored article pages (default: %(default)s)")
+    parser.add_argument("--tools", type=Path, default=SHARED / "tools",
+                        help="where sitegen.py and serve_site.py are "
+                             "(default: %(default)s)")
+    parser.add_argument("--site", type=Path,
+                        help="measure this built site instead of the corpus")
+    parser.add_argument("--work", type=Path,
+                        help="keep the site and mirrors here (default: a "
+                             "temporary directory, removed afterwards)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print every failed check under its row")
+    parser.add_argument("--markdown", action="store_true",
+                        help="also print the totals per channel as a Markdown table")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        mirrors = [work / "mirror", work / "mirror-again"]
+        if args.site:
+            site, tools = args.site.resolve(), None
+        else:
+            if not args.corpus.is_dir():
+                parser.error(f"no corpus at {args.corpus}: give --corpus or --site")
+            if not (args.tools / "sitegen.py").is_file():
+                parser.error(f"no sitegen.py in {args.tools}: give --tools")
+            site, tools = work / "site", args.tools
+            subprocess.run([sys.executable, tools / "sitegen.py", site,
+                            "--corpus", args.corpus], check=True,
+                           stdout=subprocess.DEVNULL)
+        served = served_crawls(site, tools, mirrors)
+        results = measure(site, *mirrors, served)
+        ok = report(results, args.verbose)
+        if args.markdown:
+            markdown_table(results)
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

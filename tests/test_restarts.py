@@ -1,0 +1,123 @@
+"""A crawl killed with SIGKILL at any moment, then restarted (with JOBDIR
+and without), ends with the complete mirror: the very files of a crawl that
+was never killed, so no partial or empty page or image, no duplicate index
+entry, no article missing.
+
+Each kill waits for an observable event: a request reaching the test
+server (held there by a gate, so the crawl cannot finish first) or files
+appearing in the mirror.
+"""
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from newsmirror.sample.server import SiteServer, sample_site
+from tests.conftest import ROOT, crawl_command, run_crawl
+from tests.mirror_checks import mirrored_files
+
+pytestmark = pytest.mark.e2e
+FEED = "/news/gb/p5.xml"
+LAST = "/news/gb/2024/05/11/1100006.html"  # held back until the kill
+
+
+class Gate:
+    """A route that holds its request until released."""
+
+    def __init__(self, server: SiteServer, path: str):
+        self.reached = threading.Event()
+        self.release = threading.Event()
+        server.routes[path] = self.answer
+        self.server = server
+
+    def answer(self, path):
+        self.reached.set()
+        self.release.wait(60)
+        return self.server.static(path)
+
+
+def wait_for(what, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Poll for an event in the crawl; fail if the crawl ends first."""
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert proc.poll() is None, "the crawl ended before the kill point"
+        assert time.monotonic() < deadline, "kill point not reached"
+        time.sleep(0.005)
+
+
+def pages(mirror: Path, suffix: str) -> int:
+    return len(list(mirror.glob(f"pages/*/*{suffix}")))
+
+
+# kill point -> (gated path, event to kill at)
+KILL_POINTS = {
+    "reading the feeds": (FEED, None),
+    "first page written": (LAST, lambda m: pages(m, ".md") >= 1),
+    "first list pages written": (LAST, lambda m: (m / "README.md").exists()),
+    "all but one article mirrored": (LAST, lambda m: pages(m, ".md.png") >= 5),
+}
+
+
+@pytest.fixture(scope="module")
+def site():
+    with SiteServer(sample_site()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def never_killed(site, tmp_path_factory):
+    mirror = tmp_path_factory.mktemp("clean") / "mirror"
+    result = run_crawl(site.base_url, mirror)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return mirrored_files(mirror)
+
+
+@pytest.mark.parametrize("jobdir", [False, True], ids=["no-jobdir", "jobdir"])
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_crawl_killed_then_restarted_ends_with_the_complete_mirror(
+        site, never_killed, tmp_path, point, jobdir):
+    mirror = tmp_path / "mirror"
+    settings = {"MIRROR_INDEX_EVERY": 1}
+    if jobdir:
+        settings["JOBDIR"] = tmp_path / "job"
+    gated, event = KILL_POINTS[point]
+    gate = Gate(site, gated)
+    log = (tmp_path / "killed.log").open("w")
+    cmd, env = crawl_command(site.base_url, mirror, **settings)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        wait_for(gate.reached.is_set if event is None else lambda: event(mirror), proc)
+        proc.kill()
+        assert proc.wait() == -9
+    finally:
+        proc.kill()
+        proc.wait()
+        log.close()
+        gate.release.set()
+        del site.routes[gated]
+    restarted = run_crawl(site.base_url, mirror, **settings)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert "Traceback" not in restarted.stderr, restarted.stderr[-3000:]
+    assert mirrored_files(mirror) == never_killed
+
+
+def test_jobdir_does_not_keep_seen_requests_between_runs(make_crawler, tmp_path):
+    crawler = make_crawler(JOBDIR=str(tmp_path / "job"))
+    assert crawler.settings["DUPEFILTER_CLASS"] == "newsmirror.jobdir.RunDupeFilter"
+    # REDIS_URL's add-on brings its shared filter: it is left alone.
+    redis = make_crawler(JOBDIR=str(tmp_path / "job"), REDIS_URL="redis://127.0.0.1:1/0")
+    assert redis.settings["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
+
+
+def test_a_second_run_with_the_same_jobdir_reads_the_feeds(site, tmp_path):
+    # With Scrapy's saved filter it fetched nothing at all.
+    job = tmp_path / "job"
+    assert run_crawl(site.base_url, tmp_path / "mirror", JOBDIR=job).returncode == 0
+    site.requests.clear()
+    again = run_crawl(site.base_url, tmp_path / "mirror", JOBDIR=job)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert sorted(p for p in site.requests if p.endswith(".xml")) == [
+        f"/news/gb/p{i}.xml" for i in range(1, 10)]
+    assert not (job / "requests.seen").exists()
