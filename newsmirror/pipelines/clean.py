@@ -6,12 +6,14 @@ script, event handler or javascript:/data: URL reaches a published page.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import nh3
+from lxml import etree
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
@@ -36,17 +38,11 @@ CF_EMAIL_PAGE = "/cdn-cgi/l/email-protection"
 CF_PLACEHOLDER = re.compile(r"\[email\s*protected\]")
 
 
-def _cut_from_marker(root, markers: tuple[str, ...]) -> None:
+def _cut_from_marker(root, first_marker) -> None:
     """Remove everything from the first end-of-article marker onwards."""
-    for el in root.iter():
-        if el is root or not isinstance(el.tag, str):
-            continue
-        in_text = any(m in (el.text or "") for m in markers)
-        in_tail = any(m in (el.tail or "") for m in markers)
-        if not (in_text or in_tail):
-            continue
-        start = el
-        if in_tail and not in_text:
+    for hit in first_marker(root):
+        el = hit.getparent()
+        if hit.is_tail:
             el.tail = None
             start = el.getnext()
             if start is None:
@@ -54,6 +50,10 @@ def _cut_from_marker(root, markers: tuple[str, ...]) -> None:
                 while start is not root and start.getnext() is None:
                     start = start.getparent()
                 start = None if start is root else start.getnext()
+        elif el is root:
+            continue
+        else:
+            start = el
         node = start
         while node is not None and node is not root:
             parent = node.getparent()
@@ -71,6 +71,16 @@ def _web_url(url: str | None) -> bool:
     control characters, so " java\tscript:" is a javascript: URL)."""
     url = re.sub(r"[\x00-\x20]", "", url or "")
     return bool(url) and urlsplit(url).scheme.lower() in ("", "http", "https")
+
+
+def _absolute(base_url: str, url: str | None) -> str | None:
+    """url made absolute, or None if it is not a web URL."""
+    if not _web_url(url):
+        return None
+    try:
+        return urljoin(base_url, url.strip())
+    except ValueError:
+        return None
 
 
 def _video_link(el) -> str | None:
@@ -101,35 +111,51 @@ def _decode_emails(root) -> None:
         a.drop_tag()
 
 
-def _collapse_space(el) -> None:
+def _collapse_space(root) -> None:
     """Collapse white space as a browser does (not in <pre>); a converter
     reads a blank line inside a paragraph as a paragraph break."""
-    if el.tag == "pre":
-        return
-    if el.text:
-        el.text = HTML_SPACE.sub(" ", el.text)
-    for child in el:
-        _collapse_space(child)
-        if child.tail:
-            child.tail = HTML_SPACE.sub(" ", child.tail)
+    in_pre = {el for pre in root.iter("pre") for el in pre.iter()}
+    for el in root.iter():
+        if el.text and el not in in_pre:
+            el.text = HTML_SPACE.sub(" ", el.text)
+        if el.tail and el is not root and el.getparent() not in in_pre:
+            el.tail = HTML_SPACE.sub(" ", el.tail)
+
+
+@functools.cache
+def _queries(xpaths: tuple[str, ...], texts: tuple[str, ...],
+             end_markers: tuple[str, ...]):
+    """The site's boilerplate as compiled XPath queries, each one walk over
+    the tree in document order (a match inside a match goes with it)."""
+    blocks = " | ".join(f".//{tag}" for tag in sorted(BLOCKS))
+
+    def containing(markers):
+        return " or ".join(f"contains(., {_xpath_literal(m)})" for m in markers)
+    return (etree.XPath(" | ".join(xpaths)),
+            etree.XPath(f"({blocks})[{containing(texts)}]"),
+            etree.XPath(f".//text()[{containing(end_markers)}]"))
+
+
+def _xpath_literal(text: str) -> str:
+    if "'" not in text:
+        return f"'{text}'"
+    return f'"{text}"'
 
 
 def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
     """Return the article's own HTML, absolute links, nothing unsafe."""
     root = lxml.html.fragment_fromstring(html, create_parent="div")
-    for xpath in site.boilerplate_xpaths:
-        for el in root.xpath(xpath):
-            if el.getparent() is not None:
-                el.drop_tree()
-    _cut_from_marker(root, site.end_marker_text)
+    boilerplate, boilerplate_blocks, end_marker = _queries(
+        site.boilerplate_xpaths, site.boilerplate_text, site.end_marker_text)
+    for el in boilerplate(root):
+        el.drop_tree()
+    _cut_from_marker(root, end_marker)
     _decode_emails(root)
-    for el in list(root.iter(*BLOCKS)):
-        if el.getparent() is None:
-            continue
-        text = el.text_content()
-        if any(m in text for m in site.boilerplate_text) or (
-                el.tag == "p" and site.source_label.match(text)):
-            el.drop_tree()
+    for el in boilerplate_blocks(root):
+        el.drop_tree()
+    for p in list(root.iter("p")):
+        if site.source_label.match(p.text_content()):
+            p.drop_tree()
     # Embedded media are content: keep them as links, never as players.
     for el in list(root.iter("iframe", "video", "embed", "object", "audio")):
         src = _video_link(el) or el.get("data")
@@ -144,13 +170,17 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
             el.drop_tree()
     for a in list(root.iter("a")):
         # Links without a target would render as "[text]()": keep the text.
-        if not _web_url(a.get("href")) or a.get("href", "").startswith("#"):
+        href = _absolute(base_url, a.get("href"))
+        if href is None or a.get("href").startswith("#"):
             a.drop_tag()
+        else:
+            a.set("href", href)
     for img in list(root.iter("img")):
-        if not _web_url(img.get("src")):
+        src = _absolute(base_url, img.get("src"))
+        if src is None:
             img.drop_tree()  # keeps the text after it
-    root.make_links_absolute(base_url, resolve_base_href=False,
-                             handle_failures="discard")
+        else:
+            img.set("src", src)
     _caption_images(root)
     _collapse_space(root)
     out = lxml.html.tostring(root, encoding="unicode")
@@ -178,10 +208,7 @@ def _caption_images(root) -> None:
             img.set("alt", caption)
 
 
-def images_of(body_html: str) -> list[dict]:
-    if "<img" not in body_html:
-        return []
-    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+def images_of(root) -> list[dict]:
     return [{"src": img.get("src"), "caption": img.get("alt") or ""}
             for img in root.iter("img") if img.get("src")]
 
@@ -199,12 +226,12 @@ class CleanPipeline:
         site = self.crawler.spider.site
         adapter["body_html"] = clean_body(adapter["body_html"], site,
                                           adapter["url"])
-        if not lxml.html.fragment_fromstring(
-                adapter["body_html"] or "<p></p>", create_parent="div"
-        ).text_content().strip() and "<img" not in adapter["body_html"]:
+        root = lxml.html.fragment_fromstring(adapter["body_html"],
+                                             create_parent="div")
+        adapter["images"] = images_of(root)
+        if not root.text_content().strip() and not adapter["images"]:
             self.crawler.stats.inc_value("newsmirror/dropped/empty_body")
             raise DropItem(f"no article text left after cleaning: {adapter['url']}")
-        adapter["images"] = images_of(adapter["body_html"])
         # The page's own lead image only if it is the article's: sites put
         # logos and ads there too.
         srcs = [i["src"] for i in adapter["images"]]
