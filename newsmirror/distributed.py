@@ -21,3 +21,7 @@ class Distributed:
     def update_settings(self, settings) -> None:
         if settings.get("REDIS_URL"):
             settings.setdict(REDIS_SETTINGS, priority="addon")
+            # Every article request goes to the shared queue at once, over
+            # the project's window: a worker that crashes must leave no
+            # article that only it knew of.
+            settings.set("MIRROR_ARTICLE_WINDOW", 0, priority="cmdline")

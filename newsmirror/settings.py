@@ -20,6 +20,9 @@ MIRROR_INDEX_SIZE = 300  # newest articles listed per channel index
 MIRROR_HOME_SIZE = 50  # newest articles on the home page
 MIRROR_FEED_SIZE = 50  # newest articles in feed.json
 MIRROR_INDEX_EVERY = 100  # rebuild list pages after this many new articles
+# Article requests in the scheduler at a time; the rest wait in the spider
+# as plain links, so memory does not grow with a feed's length. 0: no limit.
+MIRROR_ARTICLE_WINDOW = 200
 # Processes drawing the QR images beside the crawl (0: in the crawler).
 MIRROR_QR_WORKERS = 1
 # Header and footer links: [label, path in the mirror or absolute URL].

@@ -58,3 +58,13 @@ def test_second_crawl_downloads_no_article_and_changes_no_file(first_crawl, site
         f"/news/gb/p{i}.xml" for i in range(1, 10)]
     assert snapshot(mirror) == before
     assert "0 pages written, 6 skipped as already mirrored" in result.stderr
+
+
+def test_a_window_of_one_article_request_still_mirrors_every_article(site_server, tmp_path):
+    mirror = tmp_path / "mirror"
+    result = run_crawl(site_server.base_url, mirror, MIRROR_ARTICLE_WINDOW="1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    pages = sorted(p.relative_to(mirror).as_posix() for p in mirror.glob("pages/*/*.md"))
+    assert pages == sorted(f"pages/{ch}/{i}.md" for ch, ids in ARTICLES.items() for i in ids)
+    assert sorted(p for p in site_server.requests if p.endswith(".html")) == sorted(
+        set(p for p in site_server.requests if p.endswith(".html")))

@@ -30,6 +30,8 @@ def test_with_redis_url_the_queue_and_seen_requests_are_shared_and_kept():
     assert settings["SCHEDULER_QUEUE_CLASS"] == "newsmirror.redis_scheduler.HeldPriorityQueue"
     assert settings["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
     assert settings.getbool("SCHEDULER_PERSIST")
+    # Every article request in the shared queue, none waiting in one worker.
+    assert settings.getint("MIRROR_ARTICLE_WINDOW") == 0
 
 
 def test_without_redis_url_redis_is_never_imported():

@@ -57,6 +57,42 @@ def test_feed_yields_one_request_per_article(crawler):
     assert requests[0].cb_kwargs["feed_title"].startswith("暴雨致多地停电")
 
 
+class EngineStub:
+    """Records what the spider hands to the engine outside a callback."""
+
+    def __init__(self):
+        self.crawled = []
+
+    def crawl(self, request):
+        self.crawled.append(request)
+
+
+def test_article_requests_are_admitted_a_window_at_a_time(make_crawler):
+    crawler = make_crawler(MIRROR_ARTICLE_WINDOW=1)
+    crawler.engine = EngineStub()
+    spider = crawler.spider
+    first = feed_requests(spider)
+    assert [r.url for r in first] == [f"{BASE}/news/gb/2024/05/07/1100002.html"]
+    spider.article_left(first[0], spider)
+    assert [r.url for r in crawler.engine.crawled] == [
+        f"{BASE}/news/gb/2024/05/06/1100001.html"]
+    spider.article_left(crawler.engine.crawled[0], spider)
+    assert len(crawler.engine.crawled) == 1 and not spider.waiting
+    spider.idle(spider)  # nothing waits: the spider may close
+
+
+def test_idle_admits_what_waits(make_crawler):
+    from scrapy.exceptions import DontCloseSpider
+    crawler = make_crawler(MIRROR_ARTICLE_WINDOW=1)
+    crawler.engine = EngineStub()
+    spider = crawler.spider
+    feed_requests(spider)  # one admitted, then lost (e.g. filtered)
+    with pytest.raises(DontCloseSpider):
+        spider.idle(spider)
+    assert [r.url for r in crawler.engine.crawled] == [
+        f"{BASE}/news/gb/2024/05/06/1100001.html"]
+
+
 def test_feed_skips_articles_already_mirrored(crawler, mirror_dir):
     catalog = Catalog(mirror_dir)
     catalog.add({"id": "1100002", "channel": "p1", "title": "t",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import scrapy
 from parsel import Selector
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
@@ -56,6 +57,12 @@ class SecretChinaSpider(scrapy.Spider):
         spider.channels = spider.channels or list(cls.site.channels)
         spider.tz = ZoneInfo(cls.site.timezone)
         crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
+        spider.window = settings.getint("MIRROR_ARTICLE_WINDOW")
+        spider.waiting = deque()  # (link, channel, feed title, feed date)
+        spider.admitted = 0
+        crawler.signals.connect(spider.article_left,
+                                signal=signals.request_left_downloader)
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         return spider
 
     async def start(self):
@@ -110,13 +117,37 @@ class SecretChinaSpider(scrapy.Spider):
             if self.catalog.has(article_id):
                 self.count("skipped/already_mirrored")
                 continue
+            self.waiting.append((link, channel,
+                                 entry.xpath("title/text()").get("").strip(),
+                                 entry.xpath("pubDate/text()").get("").strip()))
+        yield from self.admit()
+
+    # Article requests go to the scheduler MIRROR_ARTICLE_WINDOW at a time:
+    # a feed of 20000 articles waits here as 20000 short tuples, not in the
+    # scheduler as 20000 requests. One more is admitted each time one leaves
+    # the downloader, and all that wait when the crawl would go idle.
+
+    def admit(self):
+        while self.waiting and (not self.window or self.admitted < self.window):
+            link, channel, feed_title, feed_date = self.waiting.popleft()
+            self.admitted += 1
             yield scrapy.Request(
                 link, callback=self.parse_article, errback=self.failed,
-                cb_kwargs={
-                    "channel": channel,
-                    "feed_title": entry.xpath("title/text()").get("").strip(),
-                    "feed_date": entry.xpath("pubDate/text()").get("").strip(),
-                })
+                cb_kwargs={"channel": channel, "feed_title": feed_title,
+                           "feed_date": feed_date})
+
+    def article_left(self, request, spider):
+        if request.callback == self.parse_article and self.window:
+            self.admitted -= 1
+            for next_request in self.admit():
+                self.crawler.engine.crawl(next_request)
+
+    def idle(self, spider):
+        if self.waiting:
+            self.admitted = 0  # idle: none is in flight
+            for next_request in self.admit():
+                self.crawler.engine.crawl(next_request)
+            raise DontCloseSpider
 
     @staticmethod
     def feed_items(response):
