@@ -34,6 +34,7 @@ BLOCKS = {"p", "div", "center", "section", "blockquote", "li", "table", "h2",
           "h3", "h4", "figure"}
 # HTML's white space (not U+00A0, which is text).
 HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+PRE_BLOCK = re.compile(r"(<pre\b.*?</pre>)", re.S)
 CF_EMAIL_PAGE = "/cdn-cgi/l/email-protection"
 CF_PLACEHOLDER = re.compile(r"\[email\s*protected\]")
 
@@ -111,15 +112,13 @@ def _decode_emails(root) -> None:
         a.drop_tag()
 
 
-def _collapse_space(root) -> None:
+def _collapse_space(html: str) -> str:
     """Collapse white space as a browser does (not in <pre>); a converter
-    reads a blank line inside a paragraph as a paragraph break."""
-    in_pre = {el for pre in root.iter("pre") for el in pre.iter()}
-    for el in root.iter():
-        if el.text and el not in in_pre:
-            el.text = HTML_SPACE.sub(" ", el.text)
-        if el.tail and el is not root and el.getparent() not in in_pre:
-            el.tail = HTML_SPACE.sub(" ", el.tail)
+    reads a blank line inside a paragraph as a paragraph break. Run on the
+    sanitiser's output, whose tags and attributes are normalised."""
+    parts = PRE_BLOCK.split(html)
+    parts[::2] = [HTML_SPACE.sub(" ", part) for part in parts[::2]]
+    return "".join(parts)
 
 
 @functools.cache
@@ -182,11 +181,10 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
         else:
             img.set("src", src)
     _caption_images(root)
-    _collapse_space(root)
-    out = lxml.html.tostring(root, encoding="unicode")
-    return nh3.clean(out, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes=URL_SCHEMES, link_rel=None,
-                     strip_comments=True).strip()
+    out = nh3.clean(lxml.html.tostring(root, encoding="unicode"),
+                    tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                    url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True)
+    return _collapse_space(out).strip()
 
 
 def _caption_images(root) -> None:
