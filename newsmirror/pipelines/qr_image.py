@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import io
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -50,6 +53,17 @@ def qr_png(text: str) -> bytes:
     return out.getvalue()
 
 
+def exit_with_parent() -> None:
+    """Worker initializer: end the worker when the crawl process ends, even
+    killed with SIGKILL, when the pool has no chance to stop it."""
+    parent = multiprocessing.parent_process()
+
+    def watch():
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def write_qr(path: Path, text: str) -> tuple[bool, float]:
     """Write the PNG of text at path: (changed, CPU ms it took)."""
     start = time.process_time()
@@ -72,7 +86,8 @@ class QrImagePipeline:
         if self.workers > 0:
             # spawn: a fork of the running reactor's threads is unsafe.
             self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent)
 
     def close_spider(self):
         if self.pool is not None:
