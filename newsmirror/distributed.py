@@ -25,3 +25,6 @@ class Distributed:
             # the project's window: a worker that crashes must leave no
             # article that only it knew of.
             settings.set("MIRROR_ARTICLE_WINDOW", 0, priority="cmdline")
+            # An article's request is released once its item is through
+            # the pipelines: it must be in the catalog by then.
+            settings.set("MIRROR_CATALOG_BATCH", 1, priority="cmdline")

@@ -20,6 +20,7 @@ MIRROR_INDEX_SIZE = 300  # newest articles listed per channel index
 MIRROR_HOME_SIZE = 50  # newest articles on the home page
 MIRROR_FEED_SIZE = 50  # newest articles in feed.json
 MIRROR_INDEX_EVERY = 100  # rebuild list pages after this many new articles
+MIRROR_CATALOG_BATCH = 100  # articles recorded per catalog commit
 # Article requests in the scheduler at a time; the rest wait in the spider
 # as plain links, so memory does not grow with a feed's length. 0: no limit.
 MIRROR_ARTICLE_WINDOW = 200

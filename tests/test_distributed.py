@@ -32,6 +32,8 @@ def test_with_redis_url_the_queue_and_seen_requests_are_shared_and_kept():
     assert settings.getbool("SCHEDULER_PERSIST")
     # Every article request in the shared queue, none waiting in one worker.
     assert settings.getint("MIRROR_ARTICLE_WINDOW") == 0
+    # A worker's finished articles are in the catalog before it lets go.
+    assert settings.getint("MIRROR_CATALOG_BATCH") == 1
 
 
 def test_without_redis_url_redis_is_never_imported():

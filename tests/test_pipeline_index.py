@@ -66,7 +66,8 @@ def test_a_run_killed_before_rebuilding_is_finished_by_the_next(make_crawler, mi
 
 
 def test_batches_update_bounded_lists_and_tag_pages_at_close(make_crawler, mirror_dir):
-    pipeline = IndexPipeline.from_crawler(make_crawler(MIRROR_INDEX_EVERY=2))
+    pipeline = IndexPipeline.from_crawler(
+        make_crawler(MIRROR_INDEX_EVERY=2, MIRROR_CATALOG_BATCH=2))
     pipeline.open_spider()
     pipeline.process_item(article(1))
     assert not Catalog(mirror_dir).has("1")  # recorded with its batch
@@ -80,3 +81,15 @@ def test_batches_update_bounded_lists_and_tag_pages_at_close(make_crawler, mirro
     tag = (mirror_dir / "tags/暴雨.md").read_text("utf-8")
     assert [f"文章 {n}]" in tag for n in (1, 2, 3)] == [True, True, True]
     assert "文章 3" in (mirror_dir / "indexes/p1.md").read_text("utf-8")
+
+
+def test_a_batch_of_one_records_each_article_before_it_goes_on(make_crawler, mirror_dir):
+    pipeline = IndexPipeline.from_crawler(
+        make_crawler(MIRROR_INDEX_EVERY=2, MIRROR_CATALOG_BATCH=1))
+    pipeline.open_spider()
+    pipeline.process_item(article(1))
+    assert Catalog(mirror_dir).has("1")
+    assert not (mirror_dir / "indexes/p1.md").exists()  # lists every 2
+    pipeline.process_item(article(2))
+    assert "文章 1" in (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    pipeline.close_spider()

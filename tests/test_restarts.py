@@ -79,7 +79,7 @@ def never_killed(site, tmp_path_factory):
 def test_crawl_killed_then_restarted_ends_with_the_complete_mirror(
         site, never_killed, tmp_path, point, jobdir):
     mirror = tmp_path / "mirror"
-    settings = {"MIRROR_INDEX_EVERY": 1}
+    settings = {"MIRROR_INDEX_EVERY": 1, "MIRROR_CATALOG_BATCH": 1}
     if jobdir:
         settings["JOBDIR"] = tmp_path / "job"
     gated, event = KILL_POINTS[point]

@@ -1,10 +1,10 @@
 """Index: record each mirrored article and keep the list pages current.
 
-Articles are recorded in the catalog in batches of MIRROR_INDEX_EVERY, one
+Articles are recorded in the catalog MIRROR_CATALOG_BATCH at a time, one
 commit each (a killed run fetches at most that many again); channel
 indexes, the home page and feed.json (a bounded number of the newest
-articles each) are then rebuilt from the catalog for what changed only,
-after each batch; tag pages, which list every article with the tag, when
+articles each) are rebuilt from the catalog for what changed only, every
+MIRROR_INDEX_EVERY articles; tag pages, which list every article with the tag, when
 the spider closes, so their cost does not grow with the mirror for every
 batch (see newsmirror.mirror.catalog for why this is safe with several
 processes and across crashes).
@@ -39,6 +39,8 @@ class IndexPipeline:
         self.home_size = settings.getint("MIRROR_HOME_SIZE")
         self.feed_size = settings.getint("MIRROR_FEED_SIZE")
         self.every = settings.getint("MIRROR_INDEX_EVERY")
+        self.batch_size = settings.getint("MIRROR_CATALOG_BATCH")
+        self.unlisted = 0  # recorded since the lists were last rebuilt
         self.menu = settings.getlist("MIRROR_MENU")
         self.catalog: Catalog | None = None
         self.batch: list[dict] = []
@@ -72,15 +74,22 @@ class IndexPipeline:
             "tags": a["tags"], "language": a["language"],
             "content_html": a["body_html"],
         })
-        if len(self.batch) >= self.every:
+        if len(self.batch) >= self.batch_size:
+            self.record()
+        if self.unlisted >= self.every:
             self.flush()
         return item
 
-    def flush(self) -> None:
+    def record(self) -> None:
         if self.batch:
             self.catalog.add(*self.batch)
+            self.unlisted += len(self.batch)
             self.batch.clear()
+
+    def flush(self) -> None:
+        self.record()
         self.rebuild(BOUNDED_PAGES)
+        self.unlisted = 0
 
     def rebuild(self, kinds=None) -> None:
         rebuilt = self.catalog.rebuild_stale(self.build, kinds)
