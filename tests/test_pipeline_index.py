@@ -93,3 +93,14 @@ def test_a_batch_of_one_records_each_article_before_it_goes_on(make_crawler, mir
     pipeline.process_item(article(2))
     assert "文章 1" in (mirror_dir / "indexes/p1.md").read_text("utf-8")
     pipeline.close_spider()
+
+
+def test_lists_order_by_instant_whatever_the_utc_offset(crawler, mirror_dir):
+    # 01:10-05:00 is 06:10 UTC, after 01:30-04:00 (05:30 UTC): the clocks
+    # went back an hour in between.
+    earlier, later = article(1), article(2)
+    earlier.published = "2024-11-03T01:30:00-04:00"
+    later.published = "2024-11-03T01:10:00-05:00"
+    run(crawler, earlier, later)
+    index = (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    assert index.index("文章 2") < index.index("文章 1")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -20,6 +21,9 @@ CREATE TABLE IF NOT EXISTS articles (
     channel TEXT NOT NULL,
     title TEXT NOT NULL,
     published TEXT NOT NULL,
+    -- published in UTC: ISO strings with different offsets (DST, or
+    -- dates from different sources) do not sort as the instants they are
+    published_utc TEXT NOT NULL,
     url TEXT NOT NULL,
     page_path TEXT NOT NULL,
     public_url TEXT NOT NULL,
@@ -29,11 +33,9 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 -- In the lists' full order, so "the newest N" reads N index entries
 -- instead of sorting every article with the same date.
-DROP INDEX IF EXISTS articles_by_date;
-DROP INDEX IF EXISTS articles_by_channel;
-CREATE INDEX IF NOT EXISTS articles_newest ON articles (published, id);
+CREATE INDEX IF NOT EXISTS articles_newest ON articles (published_utc, id);
 CREATE INDEX IF NOT EXISTS articles_newest_by_channel
-    ON articles (channel, published, id);
+    ON articles (channel, published_utc, id);
 CREATE TABLE IF NOT EXISTS article_tags (
     tag TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -47,9 +49,10 @@ CREATE TABLE IF NOT EXISTS stale (
     PRIMARY KEY (kind, key)
 );
 """
-COLUMNS = ("id", "channel", "title", "published", "url", "page_path",
-           "public_url", "tags", "language", "content_html")
+COLUMNS = ("id", "channel", "title", "published", "published_utc", "url",
+           "page_path", "public_url", "tags", "language", "content_html")
 LIST_COLUMNS = ", ".join(c for c in COLUMNS if c != "content_html")
+NEWEST_FIRST = "ORDER BY published_utc DESC, id DESC"
 
 
 def _row(cursor, values) -> dict:
@@ -92,7 +95,10 @@ class Catalog:
                 if old:
                     stale.update(("tag", t) for t in old["tags"])
                 values = dict(article, tags=json.dumps(article["tags"],
-                                                       ensure_ascii=False))
+                                                       ensure_ascii=False),
+                              published_utc=datetime.fromisoformat(
+                                  article["published"]).astimezone(timezone.utc)
+                              .isoformat())
                 self.conn.execute(
                     f"INSERT OR REPLACE INTO articles ({', '.join(COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(COLUMNS))})",
@@ -111,14 +117,14 @@ class Catalog:
         where, args = ("WHERE channel = ?", [channel]) if channel else ("", [])
         return self.conn.execute(
             f"SELECT {cols} FROM articles {where} "
-            "ORDER BY published DESC, id DESC LIMIT ?", [*args, limit]
+            f"{NEWEST_FIRST} LIMIT ?", [*args, limit]
         ).fetchall()
 
     def tagged(self, tag: str) -> list[dict]:
         return self.conn.execute(
             f"SELECT {LIST_COLUMNS} FROM articles WHERE id IN "
             "(SELECT id FROM article_tags WHERE tag = ?) "
-            "ORDER BY published DESC, id DESC", (tag,)).fetchall()
+            f"{NEWEST_FIRST}", (tag,)).fetchall()
 
     def counts(self) -> dict[str, int]:
         return {r["channel"]: r["n"] for r in self.conn.execute(
