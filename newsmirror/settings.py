@@ -26,10 +26,10 @@ MIRROR_CATALOG_BATCH = 100  # articles recorded per catalog commit
 MIRROR_ARTICLE_WINDOW = 200
 # Processes drawing the QR images beside the crawl (0: in the crawler).
 MIRROR_QR_WORKERS = 1
-# Header and footer links: [label, path in the mirror or absolute URL].
+# Header and footer links, {label: path in the mirror or absolute URL}.
 # Empty: home and channel indexes in the header, home in the footer.
-MIRROR_MENU = []
-MIRROR_FOOTER = []
+MIRROR_MENU = {}
+MIRROR_FOOTER = {}
 
 ITEM_PIPELINES = {
     "newsmirror.pipelines.clean.CleanPipeline": 100,

@@ -22,6 +22,12 @@ def html_blocks(text):
     return found
 
 
+def opened(crawler):
+    pipeline = MarkdownPagePipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    return pipeline
+
+
 def item(**kw):
     values = dict(id="1100001", url="https://www.secretchina.com/news/gb/2024/05/06/1100001.html",
                   channel="p1", title="标题 *星号* [方括号] #1", published="2024-05-06T09:15:00-04:00",
@@ -60,7 +66,7 @@ def test_escaped_titles_render_as_themselves(title):
 
 def test_page_is_written_with_title_meta_body_share_and_menus(crawler, mirror_dir):
     it = item()
-    MarkdownPagePipeline.from_crawler(crawler).process_item(it)
+    opened(crawler).process_item(it)
     page = (mirror_dir / "pages/p1/1100001.md").read_text("utf-8")
     assert it.page_path == "pages/p1/1100001.md"
     assert it.qr_path == "pages/p1/1100001.md.png"
@@ -80,7 +86,7 @@ def test_page_is_written_with_title_meta_body_share_and_menus(crawler, mirror_di
 
 def test_unsafe_page_path_is_dropped(crawler, mirror_dir):
     with pytest.raises(DropItem):
-        MarkdownPagePipeline.from_crawler(crawler).process_item(item(id="../../../x"))
+        opened(crawler).process_item(item(id="../../../x"))
     assert crawler.stats.get_value("newsmirror/dropped/unsafe_path") == 1
     assert not (mirror_dir.parent.parent / "x.md").exists()
 
@@ -151,3 +157,14 @@ def test_titles_with_markdown_characters_keep_index_links_whole(title):
     links = list(root.iter("a"))
     assert [(a.text_content(), a.get("href")) for a in links] == [(title, "../pages/p1/1.md")]
     assert next(root.iter("li")).text_content() == f"2024-05-06 {title}"
+
+
+def test_menu_and_footer_come_from_settings(make_crawler, mirror_dir):
+    crawler = make_crawler(
+        MIRROR_MENU='{"首页": "README.md", "关于": "https://example.org/about"}',
+        MIRROR_FOOTER={"频道": "indexes/p1.md"})
+    opened(crawler).process_item(item())
+    page = (mirror_dir / "pages/p1/1100001.md").read_text("utf-8")
+    lines = page.split("\n")
+    assert lines[2] == "[首页](../../README.md) | [关于](https://example.org/about)"
+    assert lines[-2] == "[频道](../../indexes/p1.md)"

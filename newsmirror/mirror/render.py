@@ -37,9 +37,15 @@ def menu_line(menu: list[tuple[str, str]], from_dir: str) -> str:
     return " | ".join(link(label, target, from_dir) for label, target in menu)
 
 
-def default_menu(channels: dict[str, str]) -> list[tuple[str, str]]:
-    return [("首页", "README.md")] + [
-        (name, f"indexes/{ch}.md") for ch, name in channels.items()]
+def menus(settings, channels: dict[str, str]) -> tuple[list, list]:
+    """The header and footer links: MIRROR_MENU and MIRROR_FOOTER ({label:
+    target}, JSON on the command line), by default home and the channel
+    indexes in the header, home in the footer."""
+    home = {"首页": "README.md"}
+    menu = settings.getdict("MIRROR_MENU") or home | {
+        name: f"indexes/{ch}.md" for ch, name in channels.items()}
+    footer = settings.getdict("MIRROR_FOOTER") or home
+    return list(menu.items()), list(footer.items())
 
 
 def tag_page_path(tag: str) -> str:

@@ -7,7 +7,6 @@ script, event handler or javascript:/data: URL reaches a published page.
 from __future__ import annotations
 
 import functools
-import logging
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -18,8 +17,6 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newsmirror.sites import SiteProfile
-
-logger = logging.getLogger(__name__)
 
 ALLOWED_TAGS = {
     "p", "br", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u",

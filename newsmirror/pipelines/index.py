@@ -41,7 +41,6 @@ class IndexPipeline:
         self.every = settings.getint("MIRROR_INDEX_EVERY")
         self.batch_size = settings.getint("MIRROR_CATALOG_BATCH")
         self.unlisted = 0  # recorded since the lists were last rebuilt
-        self.menu = settings.getlist("MIRROR_MENU")
         self.catalog: Catalog | None = None
         self.batch: list[dict] = []
 
@@ -51,7 +50,7 @@ class IndexPipeline:
 
     def open_spider(self):
         self.site = self.crawler.spider.site
-        self.menu = self.menu or render.default_menu(self.site.channels)
+        self.menu, _ = render.menus(self.crawler.settings, self.site.channels)
         self.catalog = Catalog(self.mirror_dir)
         # Finish what a killed run left stale, and remove its temp files.
         removed = remove_stale_temp_files(self.mirror_dir)

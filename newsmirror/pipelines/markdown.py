@@ -1,7 +1,6 @@
 """Markdown export: the cleaned article -> pages/<channel>/<id>.md."""
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -13,9 +12,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newsmirror.mirror.files import UnsafePath, inside, write_atomic
-from newsmirror.mirror.render import article_page, default_menu, tidy
-
-logger = logging.getLogger(__name__)
+from newsmirror.mirror.render import article_page, menus, tidy
 
 # Escape everything that could turn article text into Markdown syntax.
 # Every choice is an enum member, not its name: html-to-markdown looks each
@@ -177,16 +174,17 @@ class MarkdownPagePipeline:
         self.stats = crawler.stats
         self.mirror_dir = Path(settings.get("MIRROR_DIR"))
         self.base_url = settings.get("MIRROR_BASE_URL")
-        self.menu = settings.getlist("MIRROR_MENU")
-        self.footer = settings.getlist("MIRROR_FOOTER")
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def open_spider(self):
+        self.site = self.crawler.spider.site
+        self.menu, self.footer = menus(self.crawler.settings, self.site.channels)
+
     def process_item(self, item):
         adapter = ItemAdapter(item)
-        site = self.crawler.spider.site
         page_path = f"pages/{adapter['channel']}/{adapter['id']}.md"
         try:
             target = inside(self.mirror_dir, page_path)
@@ -198,10 +196,9 @@ class MarkdownPagePipeline:
         adapter["qr_path"] = f"{page_path}.png"
         adapter["public_url"] = public_url(self.base_url, page_path)
         adapter["body_markdown"] = to_markdown(adapter["body_html"])
-        page = article_page(
-            adapter.asdict(), site.channels.get(adapter["channel"], adapter["channel"]),
-            self.menu or default_menu(site.channels),
-            self.footer or [("首页", "README.md")])
+        channel = adapter["channel"]
+        page = article_page(adapter.asdict(), self.site.channels.get(channel, channel),
+                            self.menu, self.footer)
         if write_atomic(target, page):
             self.stats.inc_value("newsmirror/pages_written")
         return item
