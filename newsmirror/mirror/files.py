@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import posixpath
 import re
 import tempfile
 import unicodedata
@@ -23,12 +24,15 @@ class UnsafePath(ValueError):
 
 
 def inside(root: Path, relpath: str) -> Path:
-    """root/relpath, refusing anything that resolves outside root."""
-    root = Path(root).resolve()
-    target = (root / relpath).resolve()
-    if target != root and root not in target.parents:
+    """root/relpath, refusing a relpath that is absolute or climbs out.
+
+    Checked on the text alone, with no file system calls (this runs for
+    every file written); the mirror never makes symlinks of its own.
+    """
+    normal = posixpath.normpath(relpath)
+    if normal.startswith("/") or normal == ".." or normal.startswith("../"):
         raise UnsafePath(f"{relpath!r} leaves {root}")
-    return target
+    return Path(root, normal)
 
 
 def safe_name(text: str) -> str:

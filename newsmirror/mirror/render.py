@@ -1,9 +1,11 @@
 """Markdown and JSON for the mirror's pages: article, indexes, tags, feed."""
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import re
+from collections.abc import Mapping
 from datetime import datetime
 
 from newsmirror.mirror.files import safe_name
@@ -33,11 +35,13 @@ def link(label: str, target: str, from_dir: str) -> str:
     return f"[{escape_md(label)}]({target})"
 
 
-def menu_line(menu: list[tuple[str, str]], from_dir: str) -> str:
+@functools.lru_cache(maxsize=64)
+def menu_line(menu: tuple[tuple[str, str], ...], from_dir: str) -> str:
+    # Cached: every page of a directory has the same menu.
     return " | ".join(link(label, target, from_dir) for label, target in menu)
 
 
-def menus(settings, channels: dict[str, str]) -> tuple[list, list]:
+def menus(settings, channels: dict[str, str]) -> tuple[tuple, tuple]:
     """The header and footer links: MIRROR_MENU and MIRROR_FOOTER ({label:
     target}, JSON on the command line), by default home and the channel
     indexes in the header, home in the footer."""
@@ -45,7 +49,7 @@ def menus(settings, channels: dict[str, str]) -> tuple[list, list]:
     menu = settings.getdict("MIRROR_MENU") or home | {
         name: f"indexes/{ch}.md" for ch, name in channels.items()}
     footer = settings.getdict("MIRROR_FOOTER") or home
-    return list(menu.items()), list(footer.items())
+    return tuple(menu.items()), tuple(footer.items())
 
 
 def tag_page_path(tag: str) -> str:
@@ -66,7 +70,7 @@ def tidy(markdown: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
 
 
-def article_page(a: dict, channel_name: str, menu, footer) -> str:
+def article_page(a: Mapping, channel_name: str, menu, footer) -> str:
     page_dir = posixpath.dirname(a["page_path"])
     meta = [when(a["published"])]
     if a.get("source"):

@@ -197,7 +197,7 @@ class MarkdownPagePipeline:
         adapter["public_url"] = public_url(self.base_url, page_path)
         adapter["body_markdown"] = to_markdown(adapter["body_html"])
         channel = adapter["channel"]
-        page = article_page(adapter.asdict(), self.site.channels.get(channel, channel),
+        page = article_page(adapter, self.site.channels.get(channel, channel),
                             self.menu, self.footer)
         if write_atomic(target, page):
             self.stats.inc_value("newsmirror/pages_written")

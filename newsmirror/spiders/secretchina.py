@@ -207,9 +207,13 @@ class SecretChinaSpider(scrapy.Spider):
             retry = get_retry_request(response.request, spider=self,
                                       reason="truncated")
             return retry or self.drop("truncated", response.url)
-        body = response.css(self.site.body_css)
-        title = " ".join((" ".join(response.css("h1 ::text").getall()).strip()
-                          or response.css('meta[property="og:title"]::attr(content)').get("")
+        # Not response.css(): the selector it caches refers back to the
+        # response, a cycle that keeps every page and its parsed tree in
+        # memory until a full garbage collection (scrapy/scrapy#2977).
+        page = Selector(text=response.text, type="html", base_url=response.url)
+        body = page.css(self.site.body_css)
+        title = " ".join((" ".join(page.css("h1 ::text").getall()).strip()
+                          or page.css('meta[property="og:title"]::attr(content)').get("")
                           or feed_title).split())
         if not title:
             return self.drop("no_title", response.url)
@@ -220,24 +224,24 @@ class SecretChinaSpider(scrapy.Spider):
             return self.drop("bad_url", response.url)
         return ArticleItem(
             id=article_id,
-            url=self.canonical_url(response),
+            url=self.canonical_url(response, page),
             channel=channel,
             title=title,
-            published=self.published(response, body, feed_date),
+            published=self.published(response, page, body, feed_date),
             body_html=body[0].get(),
             source=self.source(body),
-            lead_image=response.css(
+            lead_image=page.css(
                 'meta[property="og:image"]::attr(content)').get("").strip(),
-            tags=response.css('meta[name="keywords"]::attr(content)').getall(),
-            language=response.xpath("/html/@lang").get("").strip(),
+            tags=page.css('meta[name="keywords"]::attr(content)').getall(),
+            language=page.xpath("/html/@lang").get("").strip(),
         )
 
     def drop(self, reason: str, url: str) -> None:
         self.logger.warning("article dropped (%s): %s", reason, url)
         self.count(f"dropped/{reason}")
 
-    def canonical_url(self, response) -> str:
-        canonical = response.css('link[rel="canonical"]::attr(href)').get("")
+    def canonical_url(self, response, page) -> str:
+        canonical = page.css('link[rel="canonical"]::attr(href)').get("")
         canonical = urljoin(response.url, canonical.strip())
         if canonical and self.article_id(canonical) == self.article_id(response.url) \
                 and urlsplit(canonical).netloc == urlsplit(response.url).netloc:
@@ -251,9 +255,9 @@ class SecretChinaSpider(scrapy.Spider):
                 return " ".join(m.group("source").split())
         return ""
 
-    def published(self, response, body, feed_date: str) -> str:
+    def published(self, response, page, body, feed_date: str) -> str:
         """From the page's meta, the dateline, the URL, then the feed."""
-        meta = response.css(
+        meta = page.css(
             'meta[property="article:published_time"]::attr(content)').get("").strip()
         dateline = self.site.dateline.search(" ".join(body.css("::text").getall()))
         url_date = URL_DATE.search(response.url)
