@@ -14,10 +14,18 @@ def decode(path):
     return [r.text for r in results]
 
 
-def test_qr_png_decodes_to_the_text(tmp_path):
-    url = "https://github.com/OWNER/REPO/blob/master/pages/p1/1100001.md"
+@pytest.mark.parametrize("url", [
+    "https://github.com/OWNER/REPO/blob/master/pages/p1/1100001.md",
+    "https://镜像.example/页面/p1/1100001.md",
+    "https://example.org/" + "x" * 500,
+])
+def test_qr_png_decodes_to_the_text(tmp_path, url):
     (tmp_path / "q.png").write_bytes(qr_png(url))
     assert decode(tmp_path / "q.png") == [url]
+    image = Image.open(tmp_path / "q.png")
+    # Black and white, six pixels a module, with a four-module border.
+    assert image.mode == "1" and image.width == image.height
+    assert image.width % 6 == 0 and image.getpixel((23, 23)) == 255
 
 
 @pytest.mark.parametrize("workers", [0, 1])

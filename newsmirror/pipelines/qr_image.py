@@ -19,35 +19,25 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import qrcode
+import zxingcpp
 from itemadapter import ItemAdapter
 from PIL import Image
 
 from newsmirror.mirror.files import inside, write_atomic
 
-# A fixed mask skips qrcode's trial of all eight masks (8x faster); any
-# mask decodes, it only changes how evenly dark and light are spread.
-MASK_PATTERN = 0
 BOX_SIZE = 6  # pixels per module
-BORDER = 4  # light modules around the code, as the standard asks
-# A row of modules (True: dark) as grey pixels: dark 0, light 255.
-MODULE_TO_PIXEL = bytes.maketrans(b"\x00\x01", b"\xff\x00")
 
 
 def qr_png(text: str) -> bytes:
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
-                         mask_pattern=MASK_PATTERN)
-    code.add_data(text)
-    code.make(fit=True)
-    # One pixel per module, scaled up: the same PNG that qrcode's
-    # make_image() draws rectangle by rectangle, at a third of the cost.
-    size = code.modules_count + 2 * BORDER
-    margin = b"\xff" * BORDER
-    pixels = b"".join(margin + bytes(row).translate(MODULE_TO_PIXEL) + margin
-                      for row in code.modules)
-    edge = b"\xff" * (size * BORDER)
-    image = Image.frombytes("L", (size, size), edge + pixels + edge).resize(
-        (size * BOX_SIZE, size * BOX_SIZE), Image.Resampling.NEAREST
+    """text as a QR code (error correction M, the standard's light border
+    of four modules) in a black-and-white PNG."""
+    # zxing-cpp encodes in C++, about ten times faster than a pure-Python
+    # encoder, and tries all eight masks; one pixel per module, scaled up.
+    code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode,
+                                   ec_level="M").to_image(add_quiet_zones=True)
+    height, width = code.shape
+    image = Image.frombytes("L", (width, height), bytes(code)).resize(
+        (width * BOX_SIZE, height * BOX_SIZE), Image.Resampling.NEAREST
     ).convert("1", dither=Image.Dither.NONE)
     out = io.BytesIO()
     image.save(out, format="PNG")
