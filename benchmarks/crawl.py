@@ -215,6 +215,12 @@ def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
                 extra += f"  (+ {worker:.3f} in worker processes)"
             lines.append(f"  {stage:<22}{ms:7.3f}{extra}")
         lines.append(f"  {'all stages':<22}{total:7.3f}")
+        if bare:
+            # Machines here differ in speed from one session to the next;
+            # this ratio does much less.
+            bare_ms = 1000 * per_article(bare, "cpu_s")
+            lines.append(f"  all stages / a bare crawl's CPU per article "
+                         f"({bare_ms:.2f} ms): {total / bare_ms:.2f}")
     if rerun:
         lines.append(
             f"rerun: {median(rerun, lambda s: s['elapsed_time_seconds']):.2f} s "

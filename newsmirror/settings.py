@@ -24,8 +24,9 @@ MIRROR_CATALOG_BATCH = 100  # articles recorded per catalog commit
 # Article requests in the scheduler at a time; the rest wait in the spider
 # as plain links, so memory does not grow with a feed's length. 0: no limit.
 MIRROR_ARTICLE_WINDOW = 200
-# Processes drawing the QR images beside the crawl (0: in the crawler).
-MIRROR_QR_WORKERS = 1
+# Processes that clean articles and draw QR images beside the crawl, on
+# the core its reactor thread leaves free (0: in the crawler's thread).
+MIRROR_WORKERS = 1
 # Header and footer links, {label: path in the mirror or absolute URL}.
 # Empty: home and channel indexes in the header, home in the footer.
 MIRROR_MENU = {}

@@ -1,4 +1,6 @@
 """Clean: the site's markup in, the article's own safe HTML out."""
+import asyncio
+
 import pytest
 from scrapy.exceptions import DropItem
 
@@ -73,19 +75,28 @@ def test_video_iframe_becomes_a_link():
 
 
 def test_pipeline_sets_images_and_drops_empty_articles(crawler):
-    from newsmirror.spiders.secretchina import SecretChinaSpider  # noqa: F401
     pipeline = CleanPipeline.from_crawler(crawler)
     item = crawler.spider.parse_article(
         sample_page("news/gb/2024/05/10/1100005.html"), "p5", "", "")
-    pipeline.process_item(item)
+    empty = crawler.spider.parse_article(
+        sample_page("news/gb/2024/05/10/1100005.html"), "p5", "", "")
+    empty.body_html = ('<div class="article_right"><div id="div-gpt-ad-1"></div>'
+                       '<p>本文短网址: x 严禁建立镜像网站</p></div>')
+
+    async def clean_both():
+        try:
+            await pipeline.process_item(item)
+            with pytest.raises(DropItem):
+                await pipeline.process_item(empty)
+        finally:
+            pipeline.workers.close()
+    asyncio.run(clean_both())
     assert [i["caption"] for i in item.images] == [
         "龙舟竞渡。（图片来源：Pixabay）", "各式粽子。（图片来源：Pixabay）"]
     assert item.lead_image == item.images[0]["src"]
-    item.body_html = ('<div class="article_right"><div id="div-gpt-ad-1"></div>'
-                      '<p>本文短网址: x 严禁建立镜像网站</p></div>')
-    with pytest.raises(DropItem):
-        pipeline.process_item(item)
     assert crawler.stats.get_value("newsmirror/dropped/empty_body") == 1
+    # The cleaning ran in the worker process.
+    assert crawler.stats.get_value("newsmirror/cpu_ms/CleanPipeline/worker") > 0
 
 
 @pytest.mark.parametrize("markup", [

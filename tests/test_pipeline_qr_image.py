@@ -30,56 +30,17 @@ def test_qr_png_decodes_to_the_text(tmp_path, url):
 
 @pytest.mark.parametrize("workers", [0, 1])
 def test_pipeline_writes_the_png_in_the_mirror(make_crawler, mirror_dir, workers):
-    crawler = make_crawler(MIRROR_QR_WORKERS=workers)
+    crawler = make_crawler(MIRROR_WORKERS=workers)
     url = "https://example.org/m/blob/main/pages/p1/7.md"
     item = ArticleItem(id="7", url="u", channel="p1", title="t", published="p",
                        body_html="<p>x</p>", public_url=url,
                        page_path="pages/p1/7.md", qr_path="pages/p1/7.md.png")
     pipeline = QrImagePipeline.from_crawler(crawler)
-    pipeline.open_spider()
     try:
         assert asyncio.run(pipeline.process_item(item)) is item
     finally:
-        pipeline.close_spider()
+        pipeline.workers.close()
     assert decode(mirror_dir / "pages/p1/7.md.png") == [url]
     assert crawler.stats.get_value("newsmirror/qr_written") == 1
     worker_ms = crawler.stats.get_value("newsmirror/cpu_ms/QrImagePipeline/worker")
     assert (worker_ms >= 0) if workers else worker_ms is None
-
-
-# A crawl process that starts a QR worker, prints the worker's pid, and waits
-# to be killed.
-KILLED_CRAWL = """
-import multiprocessing, sys
-from concurrent.futures import ProcessPoolExecutor
-from newsmirror.pipelines.qr_image import exit_with_parent
-if __name__ == "__main__":
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=exit_with_parent)
-    print(pool.submit(__import__("os").getpid).result(), flush=True)
-    sys.stdin.read()
-"""
-
-
-def test_a_worker_ends_when_the_crawl_process_is_killed(tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-    script = tmp_path / "crawl.py"
-    script.write_text(KILLED_CRAWL)
-    crawl = subprocess.Popen([sys.executable, script], cwd=ROOT, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    worker = int(crawl.stdout.readline())
-    os.kill(crawl.pid, signal.SIGKILL)
-    crawl.wait()
-    # The orphaned worker is reparented; wait for it by its pidfd.
-    pidfd = os.pidfd_open(worker)
-    try:
-        import select
-        assert select.select([pidfd], [], [], 30)[0], "QR worker outlived the crawl"
-    finally:
-        os.close(pidfd)

@@ -17,6 +17,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newsmirror.sites import SiteProfile
+from newsmirror.workers import Workers
 
 ALLOWED_TAGS = {
     "p", "br", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u",
@@ -208,28 +209,39 @@ def images_of(root) -> list[dict]:
             for img in root.iter("img") if img.get("src")]
 
 
+def clean_article(html: str, site: SiteProfile,
+                  base_url: str) -> tuple[str, list[dict], bool]:
+    """The clean body, its images, and whether any text or image is left."""
+    body = clean_body(html, site, base_url)
+    root = lxml.html.fragment_fromstring(body, create_parent="div")
+    images = images_of(root)
+    return body, images, bool(images or root.text_content().strip())
+
+
 class CleanPipeline:
+    """Cleans in the crawl's worker processes (newsmirror.workers): the
+    heaviest stage, and pure CPU."""
+
     def __init__(self, crawler):
         self.crawler = crawler
+        self.workers = Workers.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_item(self, item):
+    async def process_item(self, item):
         adapter = ItemAdapter(item)
-        site = self.crawler.spider.site
-        adapter["body_html"] = clean_body(adapter["body_html"], site,
-                                          adapter["url"])
-        root = lxml.html.fragment_fromstring(adapter["body_html"],
-                                             create_parent="div")
-        adapter["images"] = images_of(root)
-        if not root.text_content().strip() and not adapter["images"]:
+        body, images, has_content = await self.workers.run(
+            type(self).__name__, clean_article, adapter["body_html"],
+            self.crawler.spider.site, adapter["url"])
+        adapter["body_html"], adapter["images"] = body, images
+        if not has_content:
             self.crawler.stats.inc_value("newsmirror/dropped/empty_body")
             raise DropItem(f"no article text left after cleaning: {adapter['url']}")
         # The page's own lead image only if it is the article's: sites put
         # logos and ads there too.
-        srcs = [i["src"] for i in adapter["images"]]
+        srcs = [i["src"] for i in images]
         if adapter.get("lead_image") not in srcs:
             adapter["lead_image"] = srcs[0] if srcs else ""
         return item
