@@ -20,7 +20,7 @@ done; closing then waits ~1 s for idle connections in every mode, and the
 pipelines' close work is shown per article in the stage table), full/bare,
 CPU ms per article of each pipeline (the newsmirror/cpu_ms/* stats of
 newsmirror.timing), the rerun's time and article requests (counted by the
-server), and peak RSS. The benchmark's own concurrency settings (printed
+server), and peak RSS of the crawler and of a worker process. The benchmark's own concurrency settings (printed
 too) replace the project's polite defaults.
 """
 from __future__ import annotations
@@ -106,6 +106,20 @@ def serve(site: str, conn) -> None:
 
 # One crawl, in its own process
 
+def children_peak_rss_mb() -> float:
+    """The largest peak RSS among this process's live children (Linux)."""
+    peak = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) != os.getpid():
+                continue
+            status = (stat.parent / "status").read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        peak = max(peak, int(re.search(r"VmHWM:\s+(\d+)", status)[1]) / 1024)
+    return peak
+
+
 def crawl_child(config_path: str) -> None:
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
@@ -124,12 +138,18 @@ def crawl_child(config_path: str) -> None:
         crawler.signals.connect(
             lambda signal=signal: times.__setitem__(signal, time.monotonic()),
             signal=signal, weak=False)
+    # The worker processes' peak, read while they still run.
+    worker_peak_rss = [0.0]
+    crawler.signals.connect(
+        lambda: worker_peak_rss.__setitem__(0, children_peak_rss_mb()),
+        signal=signals.spider_idle, weak=False)
     process.crawl(crawler)
     process.start()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     stats = {k: v for k, v in crawler.stats.get_stats().items()
              if isinstance(v, (int, float))}
     stats.update(peak_rss_mb=usage.ru_maxrss / 1024,
+                 worker_peak_rss_mb=worker_peak_rss[0],
                  cpu_s=usage.ru_utime + usage.ru_stime,
                  work_s=times[signals.spider_idle] - times[signals.spider_opened])
     Path(config["stats"]).write_text(json.dumps(stats))
@@ -176,12 +196,14 @@ def rate(s: dict) -> float:
 
 
 def crawl_line(name: str, runs: list[dict]) -> str:
+    worker_rss = median(runs, lambda s: s["worker_peak_rss_mb"])
     return (f"{name:<5}: {median(runs, rate):8.1f} articles/s  "
             f"({median(runs, lambda s: s['work_s']):.1f} s to idle, "
             f"{median(runs, lambda s: s['elapsed_time_seconds']):.1f} s to closed; CPU "
             f"per article: crawler {1000 * per_article(runs, 'cpu_s'):.2f} ms, "
             f"server {1000 * per_article(runs, 'server_cpu_s'):.2f} ms; "
-            f"peak RSS {median(runs, lambda s: s['peak_rss_mb']):.0f} MB)")
+            f"peak RSS {median(runs, lambda s: s['peak_rss_mb']):.0f} MB"
+            + (f", of a worker process {worker_rss:.0f} MB)" if worker_rss else ")"))
 
 
 def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
@@ -228,7 +250,10 @@ def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
             f"{max(s['article_requests'] for s in rerun)} article requests, "
             f"{max(s.get('item_scraped_count', 0) for s in rerun)} items, "
             f"peak RSS {median(rerun, lambda s: s['peak_rss_mb']):.0f} MB")
-    lines.append("peak RSS, all modes: " + f"{max(s['peak_rss_mb'] for r in results.values() for s in r):.0f} MB")
+    everything = [s for r in results.values() for s in r]
+    lines.append(
+        f"peak RSS, all modes: {max(s['peak_rss_mb'] for s in everything):.0f} MB "
+        f"(a worker process: {max(s['worker_peak_rss_mb'] for s in everything):.0f} MB)")
     return "\n".join(lines)
 
 

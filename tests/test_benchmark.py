@@ -12,7 +12,8 @@ def test_benchmark_reports_bare_full_and_rerun():
     assert "site: generated from the sample, 30 articles" in out
     for line in ("bare :", "full :", "full/bare:", "CleanPipeline",
                  "TagsPipeline", "MarkdownPagePipeline", "QrImagePipeline",
-                 "IndexPipeline", "all stages", "peak RSS, all modes:",
+                 "IndexPipeline", "all stages", "a bare crawl's CPU per article",
+                 "peak RSS, all modes:", "a worker process:",
                  "CONCURRENT_REQUESTS=32", "AUTOTHROTTLE_ENABLED=False"):
         assert line in out, line
     # The rerun over the finished mirror fetches feeds only.
