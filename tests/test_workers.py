@@ -7,31 +7,46 @@ import subprocess
 import sys
 
 import pytest
+from scrapy import signals
 
 from newsmirror.workers import WorkerDied, Workers
 from tests.conftest import ROOT
+
+
+def run_closing(workers, calls):
+    """Await calls(), then close the pool, in one event loop."""
+    async def run():
+        try:
+            return await calls()
+        finally:
+            workers.close()
+    return asyncio.run(run())
 
 
 @pytest.mark.parametrize("size", [0, 1])
 def test_work_runs_in_a_worker_process_and_its_cpu_is_counted(make_crawler, size):
     crawler = make_crawler(MIRROR_WORKERS=size)
     workers = Workers.of(crawler)
-    try:
-        pid = asyncio.run(workers.run("SomePipeline", os.getpid))
-    finally:
-        workers.close()
+    pid = run_closing(workers, lambda: workers.run("SomePipeline", os.getpid))
     assert (pid != os.getpid()) if size else pid == os.getpid()
     cpu_ms = crawler.stats.get_value("newsmirror/cpu_ms/SomePipeline/worker")
     assert (cpu_ms >= 0) if size else cpu_ms is None
 
 
+def test_large_calls_and_answers_pass_whole(make_crawler):
+    workers = Workers.of(make_crawler(MIRROR_WORKERS=1))
+    texts = [str(n) * 3_000_000 for n in range(4)]
+
+    async def calls():
+        return await asyncio.gather(*(workers.run("SomePipeline", str.upper, t)
+                                      for t in texts))
+    assert run_closing(workers, calls) == texts
+
+
 def test_an_error_in_the_worker_is_raised_in_the_crawl(make_crawler):
     workers = Workers.of(make_crawler(MIRROR_WORKERS=1))
-    try:
-        with pytest.raises(ValueError, match="invalid literal"):
-            asyncio.run(workers.run("SomePipeline", int, "x"))
-    finally:
-        workers.close()
+    with pytest.raises(ValueError, match="invalid literal"):
+        run_closing(workers, lambda: workers.run("SomePipeline", int, "x"))
 
 
 def test_a_worker_that_dies_is_replaced(make_crawler):
@@ -43,12 +58,20 @@ def test_a_worker_that_dies_is_replaced(make_crawler):
         with pytest.raises(WorkerDied):
             await workers.run("SomePipeline", os._exit, 3)
         return first, await workers.run("SomePipeline", os.getpid)
-    try:
-        first, second = asyncio.run(die_then_work())
-    finally:
-        workers.close()
+    first, second = run_closing(workers, die_then_work)
     assert first != second
     assert crawler.stats.get_value("newsmirror/worker_died") == 1
+
+
+def test_the_workers_start_when_the_spider_opens(make_crawler):
+    crawler = make_crawler(MIRROR_WORKERS=2)
+    workers = Workers.of(crawler)
+
+    async def open_spider():
+        await crawler.signals.send_catch_log_async(signals.spider_opened,
+                                                   spider=crawler.spider)
+        return [w.process.is_alive() for w in workers.workers]
+    assert run_closing(workers, open_spider) == [True, True]
 
 
 def test_one_pool_per_crawler(make_crawler):
@@ -62,11 +85,13 @@ def test_one_pool_per_crawler(make_crawler):
 KILLED_CRAWL = """
 import asyncio, os, sys
 from scrapy.utils.test import get_crawler
-from newsmirror.workers import WorkerDied, Workers
+from newsmirror.workers import Workers
 if __name__ == "__main__":
     workers = Workers.of(get_crawler(settings_dict={"MIRROR_WORKERS": 1}))
-    print(asyncio.run(workers.run("Crawl", os.getpid)), flush=True)
-    sys.stdin.read()
+    async def crawl():
+        print(await workers.run("Crawl", os.getpid), flush=True)
+        sys.stdin.read()
+    asyncio.run(crawl())
 """
 
 
