@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime, timezone
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 SCHEMA = """
@@ -120,7 +120,9 @@ class Catalog:
             f"{NEWEST_FIRST} LIMIT ?", [*args, limit]
         ).fetchall()
 
-    def tagged(self, tag: str) -> list[dict]:
+    def tagged(self, tag: str) -> Iterator[dict]:
+        """Every article with the tag, newest first, read as it is used: a
+        tag may be on most of the mirror."""
         return self.conn.execute(
             f"SELECT {LIST_COLUMNS} FROM articles WHERE id IN "
             "(SELECT id FROM article_tags WHERE tag = ?) "

@@ -5,7 +5,7 @@ import functools
 import json
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from newsmirror.mirror.files import safe_name
@@ -96,7 +96,7 @@ def article_page(a: Mapping, channel_name: str, menu, footer) -> str:
     ]))
 
 
-def article_list(rows: list[dict], from_dir: str) -> str:
+def article_list(rows: Iterable[dict], from_dir: str) -> str:
     return "\n".join(
         f"- {day(r['published'])} {link(r['title'], r['page_path'], from_dir)}"
         for r in rows)
@@ -107,7 +107,7 @@ def channel_index(title: str, rows: list[dict], menu) -> str:
                              article_list(rows, "indexes") or "（暂无文章）"]))
 
 
-def tag_page(tag: str, rows: list[dict], menu) -> str:
+def tag_page(tag: str, rows: Iterable[dict], menu) -> str:
     return tidy("\n\n".join([f"# 标签：{escape_md(tag)}", menu_line(menu, "tags"),
                              article_list(rows, "tags") or "（暂无文章）"]))
 
