@@ -1,6 +1,7 @@
 """Fixtures: crawlers for unit tests, a loopback site, whole crawls."""
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -41,6 +42,17 @@ def make_crawler(mirror_dir):
         crawler.spider = crawler._create_spider()
         return crawler
     return make
+
+
+def run_closing(workers, calls):
+    """Await calls(), then close the worker pool, in one event loop (the
+    pool belongs to the loop it first runs on)."""
+    async def run():
+        try:
+            return await calls()
+        finally:
+            workers.close()
+    return asyncio.run(run())
 
 
 @pytest.fixture

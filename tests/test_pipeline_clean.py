@@ -1,12 +1,10 @@
 """Clean: the site's markup in, the article's own safe HTML out."""
-import asyncio
-
 import pytest
 from scrapy.exceptions import DropItem
 
 from newsmirror.pipelines.clean import CleanPipeline, clean_body
 from newsmirror.sites.secretchina import SECRETCHINA
-from tests.conftest import sample_page
+from tests.conftest import run_closing, sample_page
 
 URL = "https://www.secretchina.com/news/gb/2024/05/06/1100001.html"
 
@@ -84,13 +82,10 @@ def test_pipeline_sets_images_and_drops_empty_articles(crawler):
                        '<p>本文短网址: x 严禁建立镜像网站</p></div>')
 
     async def clean_both():
-        try:
-            await pipeline.process_item(item)
-            with pytest.raises(DropItem):
-                await pipeline.process_item(empty)
-        finally:
-            pipeline.workers.close()
-    asyncio.run(clean_both())
+        await pipeline.process_item(item)
+        with pytest.raises(DropItem):
+            await pipeline.process_item(empty)
+    run_closing(pipeline.workers, clean_both)
     assert [i["caption"] for i in item.images] == [
         "龙舟竞渡。（图片来源：Pixabay）", "各式粽子。（图片来源：Pixabay）"]
     assert item.lead_image == item.images[0]["src"]

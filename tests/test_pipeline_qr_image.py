@@ -1,12 +1,11 @@
 """QR image: a PNG beside the page that decodes to the page's public URL."""
-import asyncio
-
 import pytest
 import zxingcpp
 from PIL import Image
 
 from newsmirror.items import ArticleItem
 from newsmirror.pipelines.qr_image import QrImagePipeline, qr_png
+from tests.conftest import run_closing
 
 
 def decode(path):
@@ -36,13 +35,7 @@ def test_pipeline_writes_the_png_in_the_mirror(make_crawler, mirror_dir, workers
                        body_html="<p>x</p>", public_url=url,
                        page_path="pages/p1/7.md", qr_path="pages/p1/7.md.png")
     pipeline = QrImagePipeline.from_crawler(crawler)
-
-    async def process():
-        try:
-            return await pipeline.process_item(item)
-        finally:
-            pipeline.workers.close()
-    assert asyncio.run(process()) is item
+    assert run_closing(pipeline.workers, lambda: pipeline.process_item(item)) is item
     assert decode(mirror_dir / "pages/p1/7.md.png") == [url]
     assert crawler.stats.get_value("newsmirror/qr_written") == 1
     worker_ms = crawler.stats.get_value("newsmirror/cpu_ms/QrImagePipeline/worker")

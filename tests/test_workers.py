@@ -10,17 +10,7 @@ import pytest
 from scrapy import signals
 
 from newsmirror.workers import WorkerDied, Workers
-from tests.conftest import ROOT
-
-
-def run_closing(workers, calls):
-    """Await calls(), then close the pool, in one event loop."""
-    async def run():
-        try:
-            return await calls()
-        finally:
-            workers.close()
-    return asyncio.run(run())
+from tests.conftest import ROOT, run_closing
 
 
 @pytest.mark.parametrize("size", [0, 1])
