@@ -19,7 +19,7 @@ Each runs --repeat times; the medians are printed: articles per second
 done; closing then waits ~1 s for idle connections in every mode, and the
 pipelines' close work is shown per article in the stage table), full/bare,
 CPU ms per article of each pipeline (the newsmirror/cpu_ms/* stats of
-newsmirror.timing), the rerun's time and article requests (counted by the
+newsmirror.pipelines.manager), the rerun's time and article requests (counted by the
 server), and peak RSS of the crawler and of a worker process. The
 benchmark's own concurrency settings (printed too) replace the project's
 polite defaults.

@@ -40,26 +40,26 @@ ITEM_PIPELINES = {
     "newsmirror.pipelines.index.IndexPipeline": 500,
 }
 # Adds each pipeline's CPU time to the stats (newsmirror/cpu_ms/<Pipeline>).
-ITEM_PROCESSOR = "newsmirror.timing.TimedItemPipelineManager"
+ITEM_PROCESSOR = "newsmirror.pipelines.manager.TimedItemPipelineManager"
 
 # Several workers sharing one crawl through Redis (README: "Run on several
 # machines"), e.g. redis://host:6379/0. Empty: one process, no Redis.
 REDIS_URL = ""
 REDIS_WORKER_LEASE = 60  # seconds a silent worker keeps its requests
 ADDONS = {
-    "newsmirror.distributed.Distributed": 0,
-    "newsmirror.user_agent.ContactUserAgent": 0,
-    "newsmirror.jobdir.RunOnlyDupeFilter": 0,
+    "newsmirror.distributed.addon.Distributed": 0,
+    "newsmirror.addons.user_agent.ContactUserAgent": 0,
+    "newsmirror.addons.jobdir.RunOnlyDupeFilter": 0,
 }
 
 EXTENSIONS = {
-    "newsmirror.summary.CrawlSummary": 500,
+    "newsmirror.extensions.summary.CrawlSummary": 500,
 }
 
 # Polite by default: a news site, two requests at a time at most, a delay
 # that AutoThrottle raises when the site slows down.
 # Where the site's operators can reach us; the User-Agent is built from it
-# (newsmirror.user_agent, in ADDONS above) unless USER_AGENT is set.
+# (newsmirror.addons.user_agent, in ADDONS above) unless USER_AGENT is set.
 CONTACT_URL = "https://github.com/OWNER/REPO"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS_PER_DOMAIN = 2

@@ -5,7 +5,7 @@ import sys
 from scrapy.settings import Settings
 
 from newsmirror import settings as project_settings
-from newsmirror.distributed import Distributed
+from newsmirror.distributed.addon import Distributed
 from tests.conftest import ROOT
 
 
@@ -21,13 +21,13 @@ def test_without_redis_url_the_scheduler_is_scrapys():
     settings = applied()
     assert settings["SCHEDULER"] == "scrapy.core.scheduler.Scheduler"
     assert settings["DUPEFILTER_CLASS"] == "scrapy.dupefilters.RFPDupeFilter"
-    assert "newsmirror.distributed.Distributed" in settings.getdict("ADDONS")
+    assert "newsmirror.distributed.addon.Distributed" in settings.getdict("ADDONS")
 
 
 def test_with_redis_url_the_queue_and_seen_requests_are_shared_and_kept():
     settings = applied(REDIS_URL="redis://127.0.0.1:6379/0")
-    assert settings["SCHEDULER"] == "newsmirror.redis_scheduler.LeasedScheduler"
-    assert settings["SCHEDULER_QUEUE_CLASS"] == "newsmirror.redis_scheduler.HeldPriorityQueue"
+    assert settings["SCHEDULER"] == "newsmirror.distributed.scheduler.LeasedScheduler"
+    assert settings["SCHEDULER_QUEUE_CLASS"] == "newsmirror.distributed.scheduler.HeldPriorityQueue"
     assert settings["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"
     assert settings.getbool("SCHEDULER_PERSIST")
     # Every article request in the shared queue, none waiting in one worker.
@@ -40,7 +40,7 @@ def test_without_redis_url_redis_is_never_imported():
     code = ("import sys; from scrapy.settings import Settings; "
             "from scrapy.utils.misc import load_object; "
             "from newsmirror import settings; "
-            "from newsmirror.distributed import Distributed; "
+            "from newsmirror.distributed.addon import Distributed; "
             "s = Settings(); s.setmodule(settings); Distributed().update_settings(s); "
             "[load_object(p) for p in [s['SCHEDULER'], s['DUPEFILTER_CLASS'], "
             "*s.getdict('ITEM_PIPELINES'), *s.getdict('EXTENSIONS')]]; "

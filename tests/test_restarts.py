@@ -105,7 +105,7 @@ def test_crawl_killed_then_restarted_ends_with_the_complete_mirror(
 
 def test_jobdir_does_not_keep_seen_requests_between_runs(make_crawler, tmp_path):
     crawler = make_crawler(JOBDIR=str(tmp_path / "job"))
-    assert crawler.settings["DUPEFILTER_CLASS"] == "newsmirror.jobdir.RunDupeFilter"
+    assert crawler.settings["DUPEFILTER_CLASS"] == "newsmirror.addons.jobdir.RunDupeFilter"
     # REDIS_URL's add-on brings its shared filter: it is left alone.
     redis = make_crawler(JOBDIR=str(tmp_path / "job"), REDIS_URL="redis://127.0.0.1:1/0")
     assert redis.settings["DUPEFILTER_CLASS"] == "scrapy_redis.dupefilter.RFPDupeFilter"

@@ -9,7 +9,7 @@ import sys
 import pytest
 from scrapy import signals
 
-from newsmirror.workers import WorkerDied, Workers
+from newsmirror.pipelines.workers import WorkerDied, Workers
 from tests.conftest import ROOT, run_closing
 
 
@@ -75,7 +75,7 @@ def test_one_pool_per_crawler(make_crawler):
 KILLED_CRAWL = """
 import asyncio, os, sys
 from scrapy.utils.test import get_crawler
-from newsmirror.workers import Workers
+from newsmirror.pipelines.workers import Workers
 if __name__ == "__main__":
     workers = Workers.of(get_crawler(settings_dict={"MIRROR_WORKERS": 1}))
     async def crawl():

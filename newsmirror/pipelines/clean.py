@@ -17,7 +17,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newsmirror.sites import SiteProfile
-from newsmirror.workers import Workers
+from newsmirror.pipelines.workers import Workers
 
 ALLOWED_TAGS = {
     "p", "br", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u",
@@ -238,7 +238,7 @@ def clean_article(html: str, site: SiteProfile,
 
 
 class CleanPipeline:
-    """Cleans in the crawl's worker processes (newsmirror.workers): the
+    """Cleans in the crawl's worker processes (newsmirror.pipelines.workers): the
     heaviest stage, and pure CPU."""
 
     def __init__(self, crawler):

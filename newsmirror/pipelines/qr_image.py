@@ -2,7 +2,7 @@
 
 Drawing and writing the PNG is pure CPU and file creation, and needs
 nothing from the crawl but the URL and the path: it runs in the crawl's
-worker processes (newsmirror.workers), on another core than the reactor
+worker processes (newsmirror.pipelines.workers), on another core than the reactor
 thread. The item goes on to the index only once its PNG is on disk.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from itemadapter import ItemAdapter
 from PIL import Image
 
 from newsmirror.mirror.files import inside, write_atomic
-from newsmirror.workers import Workers
+from newsmirror.pipelines.workers import Workers
 
 BOX_SIZE = 6  # pixels per module
 

@@ -25,5 +25,5 @@ class RunDupeFilter(RFPDupeFilter):
 class RunOnlyDupeFilter:
     def update_settings(self, settings) -> None:
         if settings.getpriority("DUPEFILTER_CLASS") <= SETTINGS_PRIORITIES["default"]:
-            settings.set("DUPEFILTER_CLASS", "newsmirror.jobdir.RunDupeFilter",
+            settings.set("DUPEFILTER_CLASS", "newsmirror.addons.jobdir.RunDupeFilter",
                          priority="addon")

@@ -1,15 +1,15 @@
 """The switch to a crawl shared by several processes: set REDIS_URL.
 
 An add-on (see ADDONS in settings.py): with REDIS_URL set, the scheduler
-is scrapy-redis's, extended by newsmirror.redis_scheduler so that a killed
+is scrapy-redis's, extended by newsmirror.distributed.scheduler so that a killed
 worker's requests are not lost; without it nothing changes and Redis is
 never imported.
 """
 from __future__ import annotations
 
 REDIS_SETTINGS = {
-    "SCHEDULER": "newsmirror.redis_scheduler.LeasedScheduler",
-    "SCHEDULER_QUEUE_CLASS": "newsmirror.redis_scheduler.HeldPriorityQueue",
+    "SCHEDULER": "newsmirror.distributed.scheduler.LeasedScheduler",
+    "SCHEDULER_QUEUE_CLASS": "newsmirror.distributed.scheduler.HeldPriorityQueue",
     "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
     # The queue and the seen requests outlive each worker: they are the
     # shared crawl. A new round starts when a worker finds no work left.

@@ -4,7 +4,7 @@ import asyncio
 import pytest
 from scrapy.exceptions import DropItem
 
-from newsmirror.timing import TimedItemPipelineManager
+from newsmirror.pipelines.manager import TimedItemPipelineManager
 
 from tests.conftest import sample_page
 

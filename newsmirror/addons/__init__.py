@@ -1,0 +1,1 @@
+"""Scrapy add-ons: settings derived from other settings before they freeze."""

@@ -1,0 +1,1 @@
+"""Running one crawl on several machines: REDIS_URL switches to a shared Redis scheduler."""

@@ -1,0 +1,1 @@
+"""Scrapy extensions: whole-crawl behaviour hooked on signals."""

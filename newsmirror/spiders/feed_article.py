@@ -1,0 +1,301 @@
+"""The base of every source's spider: channel RSS feeds -> article pages -> items.
+
+Everything a feed-driven news site shares lives here (feeds, the window of
+article requests, skipping mirrored ids, failures, stats, dates); a source
+is a subclass naming its SiteProfile (newsmirror/sites/<source>.py).
+"""
+from __future__ import annotations
+
+import re
+from collections import deque
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+import scrapy
+from parsel import Selector
+from scrapy import signals
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
+from scrapy.http import TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from newsmirror.items import ArticleItem
+from newsmirror.mirror.catalog import Catalog
+from newsmirror.sites import SiteProfile
+
+URL_DATE = re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/")
+# Article ids: ASCII digits (isdigit() takes any script's), of sane length.
+ARTICLE_ID = re.compile(r"[0-9]{1,20}")
+# A page cut short without the server saying so (no Content-Length).
+COMPLETE_HTML = re.compile(rb"</html\s*>", re.I)
+# Scrapy's IgnoreRequest messages -> our stats reasons.
+IGNORED = {"max redirections reached": "too_many_redirects",
+           "Forbidden by robots.txt": "robots_txt"}
+# Dates further ahead than this are taken as wrong, not as scheduled.
+FUTURE_SLACK = timedelta(days=1)
+
+
+class FeedArticleSpider(scrapy.Spider):
+    site: SiteProfile  # set by each source's subclass
+
+    def __init__(self, *args, channels: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channels = [c.strip() for c in channels.split(",") if c.strip()]
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        # <NAME>_BASE_URL, e.g. SECRETCHINA_BASE_URL; tests point it at 127.0.0.1.
+        spider.base_url = (settings.get(f"{cls.name.upper()}_BASE_URL")
+                           or cls.site.base_url).rstrip("/")
+        # The site and its subdomains; redirects elsewhere are refused.
+        host = urlsplit(spider.base_url).hostname or ""
+        spider.allowed_domains = [host.removeprefix("www.")]
+        spider.mirror_dir = Path(settings.get("MIRROR_DIR"))
+        unknown = [c for c in spider.channels if c not in cls.site.channels]
+        if unknown:
+            raise ValueError(f"unknown channels {unknown}; "
+                             f"known: {', '.join(cls.site.channels)}")
+        spider.channels = spider.channels or list(cls.site.channels)
+        spider.tz = ZoneInfo(cls.site.timezone)
+        crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
+        spider.window = settings.getint("MIRROR_ARTICLE_WINDOW")
+        spider.waiting = deque()  # (link, channel, feed title, feed date)
+        spider.admitted = 0
+        crawler.signals.connect(spider.article_left,
+                                signal=signals.request_left_downloader)
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
+        return spider
+
+    async def start(self):
+        self.catalog = Catalog(self.mirror_dir)
+        for channel in self.channels:
+            url = self.base_url + self.site.feed_path.format(channel=channel)
+            yield scrapy.Request(url, callback=self.parse_feed,
+                                 errback=self.failed,
+                                 cb_kwargs={"channel": channel})
+
+    def closed(self, reason):
+        if hasattr(self, "catalog"):
+            self.catalog.close()
+
+    def count(self, key: str) -> None:
+        self.crawler.stats.inc_value(f"newsmirror/{key}")
+
+    # Feeds
+
+    def parse_feed(self, response, channel):
+        if not response.body.strip():
+            self.logger.warning("feed is empty, skipped: %s", response.url)
+            self.count("bad_feed/empty")
+            return
+        items = self.feed_items(response)
+        if items is None:
+            self.logger.warning("feed is not RSS, skipped: %s", response.url)
+            self.count("bad_feed/not_rss")
+            return
+        if not items:
+            self.logger.warning("feed has no items: %s", response.url)
+            self.count("bad_feed/empty")
+        host = urlsplit(self.base_url).netloc
+        seen = set()
+        for entry in items:
+            link = urljoin(response.url, entry.xpath("link/text()").get("").strip())
+            if urlsplit(link).netloc != host:
+                self.logger.warning("feed links off-site, skipped: %s", link)
+                self.count("dropped/offsite_link")
+                continue
+            article_id = self.article_id(link)
+            if article_id is None:
+                self.logger.warning("not an article URL, skipped: %s", link)
+                self.count("dropped/bad_url")
+                continue
+            if article_id in seen:
+                self.logger.warning("feed lists an article twice, once "
+                                    "fetched: %s", link)
+                self.count("bad_feed/duplicate_item")
+                continue
+            seen.add(article_id)
+            if self.catalog.has(article_id):
+                self.count("skipped/already_mirrored")
+                continue
+            self.waiting.append((link, channel,
+                                 entry.xpath("title/text()").get("").strip(),
+                                 entry.xpath("pubDate/text()").get("").strip()))
+        yield from self.admit()
+
+    # Article requests go to the scheduler MIRROR_ARTICLE_WINDOW at a time:
+    # a feed of 20000 articles waits here as 20000 short tuples, not in the
+    # scheduler as 20000 requests. One more is admitted each time one leaves
+    # the downloader, and all that wait when the crawl would go idle.
+
+    def admit(self):
+        while self.waiting and (not self.window or self.admitted < self.window):
+            link, channel, feed_title, feed_date = self.waiting.popleft()
+            self.admitted += 1
+            yield scrapy.Request(
+                link, callback=self.parse_article, errback=self.failed,
+                cb_kwargs={"channel": channel, "feed_title": feed_title,
+                           "feed_date": feed_date})
+
+    def article_left(self, request, spider):
+        if request.callback == self.parse_article and self.window:
+            self.admitted -= 1
+            for next_request in self.admit():
+                self.crawler.engine.crawl(next_request)
+
+    def idle(self, spider):
+        if self.waiting:
+            self.admitted = 0  # idle: none is in flight
+            for next_request in self.admit():
+                self.crawler.engine.crawl(next_request)
+            raise DontCloseSpider
+
+    @staticmethod
+    def feed_items(response):
+        """The feed's <item>s, or None if the response is not RSS."""
+        if not isinstance(response, TextResponse):
+            return None
+        try:
+            feed = Selector(text=response.text, type="xml")
+        except ValueError:
+            return None
+        if not feed.xpath("/rss"):
+            return None
+        return feed.xpath("/rss/channel/item")
+
+    def article_id(self, url: str) -> str | None:
+        m = self.site.article_url.search(urlsplit(url).path)
+        return m.group("id") if m and ARTICLE_ID.fullmatch(m.group("id")) else None
+
+    # Failed downloads (after Scrapy's retries)
+
+    def failed(self, failure):
+        request = failure.request
+        kind = "feed" if request.callback == self.parse_feed else "article"
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            if kind == "article" and status in (404, 410):
+                self.logger.warning("article gone (HTTP %s), skipped until it "
+                                    "is back: %s", status, request.url)
+                self.count(f"gone/{status}")
+                return
+            reason = f"http_{status}"
+        elif failure.check(DownloadCancelledError):
+            reason = "too_large"
+        elif failure.check(IgnoreRequest):
+            reason = IGNORED.get(str(failure.value), "ignored")
+        else:
+            reason = failure.type.__name__
+        self.logger.error("%s not fetched (%s): %s: %s", kind, reason,
+                          request.url, failure.getErrorMessage())
+        self.count(f"failed/{reason}")
+
+    def dropped(self, request, spider):
+        # The duplicate filter drops a redirect back to a page already
+        # requested: a redirect loop.
+        if request.meta.get("redirect_urls"):
+            self.logger.error("redirect loop (back to a page already "
+                              "requested), not fetched: %s",
+                              " -> ".join([*request.meta["redirect_urls"], request.url]))
+            self.count("failed/redirect_loop")
+
+    # Articles
+
+    def parse_article(self, response, channel, feed_title, feed_date):
+        if not isinstance(response, TextResponse):
+            return self.drop("not_html", response.url)
+        if not COMPLETE_HTML.search(response.body):
+            retry = get_retry_request(response.request, spider=self,
+                                      reason="truncated")
+            return retry or self.drop("truncated", response.url)
+        # Not response.css(): the selector it caches refers back to the
+        # response, a cycle that keeps every page and its parsed tree in
+        # memory until a full garbage collection (scrapy/scrapy#2977).
+        page = Selector(text=response.text, type="html", base_url=response.url)
+        body = page.css(self.site.body_css)
+        title = " ".join((" ".join(page.css("h1 ::text").getall()).strip()
+                          or page.css('meta[property="og:title"]::attr(content)').get("")
+                          or feed_title).split())
+        if not title:
+            return self.drop("no_title", response.url)
+        if not body:
+            return self.drop("no_body", response.url)
+        article_id = self.article_id(response.url)
+        if article_id is None:
+            return self.drop("bad_url", response.url)
+        return ArticleItem(
+            id=article_id,
+            url=self.canonical_url(response, page),
+            channel=channel,
+            title=title,
+            published=self.published(response, page, body, feed_date),
+            body_html=body[0].get(),
+            source=self.source(body),
+            lead_image=page.css(
+                'meta[property="og:image"]::attr(content)').get("").strip(),
+            tags=page.css('meta[name="keywords"]::attr(content)').getall(),
+            language=page.xpath("/html/@lang").get("").strip(),
+        )
+
+    def drop(self, reason: str, url: str) -> None:
+        self.logger.warning("article dropped (%s): %s", reason, url)
+        self.count(f"dropped/{reason}")
+
+    def canonical_url(self, response, page) -> str:
+        canonical = page.css('link[rel="canonical"]::attr(href)').get("")
+        canonical = urljoin(response.url, canonical.strip())
+        if canonical and self.article_id(canonical) == self.article_id(response.url) \
+                and urlsplit(canonical).netloc == urlsplit(response.url).netloc:
+            return canonical
+        return response.url
+
+    def source(self, body) -> str:
+        for p in body.css("p"):
+            m = self.site.source_label.match(" ".join(p.css("::text").getall()))
+            if m:
+                return " ".join(m.group("source").split())
+        return ""
+
+    def published(self, response, page, body, feed_date: str) -> str:
+        """From the page's meta, the dateline, the URL, then the feed."""
+        meta = page.css(
+            'meta[property="article:published_time"]::attr(content)').get("").strip()
+        dateline = self.site.dateline.search(" ".join(body.css("::text").getall()))
+        url_date = URL_DATE.search(response.url)
+        candidates = [
+            ("meta", meta, lambda: datetime.fromisoformat(meta)),
+            ("dateline", dateline,
+             lambda: self.local_date(*dateline.group("y", "m", "d"))),
+            ("URL", url_date, lambda: self.local_date(*url_date.groups())),
+            ("feed", feed_date, lambda: parsedate_to_datetime(feed_date)),
+        ]
+        latest = datetime.now(timezone.utc) + FUTURE_SLACK
+        for source, found, parse in candidates:
+            if not found:
+                continue
+            try:
+                value = parse()
+            except (TypeError, ValueError, OverflowError):
+                self.logger.warning("invalid %s date, not used: %s", source,
+                                    response.url)
+                self.count("bad_date/invalid")
+                continue
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=self.tz)
+            if value > latest:
+                self.logger.warning("%s date %s is in the future, not used: %s",
+                                    source, value.isoformat(), response.url)
+                self.count("bad_date/future")
+                continue
+            return value.isoformat()
+        self.logger.warning("no valid date, using the crawl time: %s", response.url)
+        self.count("bad_date/none")
+        return datetime.now(self.tz).replace(microsecond=0).isoformat()
+
+    def local_date(self, y, m, d) -> datetime:
+        return datetime(int(y), int(m), int(d), tzinfo=self.tz)
