@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 @dataclass
 class ArticleItem:
     # Filled by the spider.
-    id: str
+    id: str  # unique within the site
     url: str
     channel: str
     title: str
     published: str  # ISO 8601 with offset
     body_html: str
+    site: str = ""  # the SiteProfile's name
     source: str = ""
     lead_image: str = ""
     images: list[dict] = field(default_factory=list)  # {"src", "caption"}

@@ -359,7 +359,7 @@ def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
     tag_dir = (mirror / "tags").resolve()
     tag_links = {a.text_content(): target for a in meta.iter("a") for target in
                  [(page.parent / unquote(a.get("href", ""))).resolve()]
-                 if target.parent == tag_dir}
+                 if target.parent.parent == tag_dir}
     s.check(set(tag_links) == ref.tags,
             f"tags {sorted(tag_links)} != tag links {sorted(ref.tags)}")
     listed = all(target.is_file() and f"{page.relative_to(mirror).as_posix()})"
@@ -411,7 +411,7 @@ def measure(site: Path, mirror: Path, second: Path, served: str) -> list[Result]
     for html_file in sorted(site.glob("news/gb/*/*/*/*.html")):
         relpath = html_file.relative_to(site).as_posix()
         ref = reference(html_file.read_bytes(), f"{REAL_HOST}/{relpath}")
-        pages = list(mirror.glob(f"pages/*/{html_file.stem}.md"))
+        pages = list(mirror.glob(f"pages/**/{html_file.stem}.md"))
         if not pages:
             results.append(Result(relpath, failures=["no page written"]))
             continue

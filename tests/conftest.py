@@ -19,6 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = Path(str(sample_site()))
 BASE = "https://www.secretchina.com"
+# The bundled sample's articles: channel -> {id: page path}.
+SAMPLE_PAGES = {
+    "p1": {"1100001": "pages/secretchina/2024-05/06/1100001.md",
+           "1100002": "pages/secretchina/2024-05/07/1100002.md"},
+    "p2": {"1100003": "pages/secretchina/2024-05/08/1100003.md"},
+    "p4": {"1100004": "pages/secretchina/2024-05/09/1100004.md"},
+    "p5": {"1100005": "pages/secretchina/2024-05/10/1100005.md"},
+    "p9": {"1100006": "pages/secretchina/2024-05/11/1100006.md"},
+}
 
 
 def project_settings_dict(**overrides) -> dict:

@@ -25,6 +25,13 @@ def raw_html(text: str) -> list[str]:
     return found
 
 
+def page_of(mirror: Path, article_id: str) -> Path:
+    """The article's page, wherever its date put it."""
+    pages = list(mirror.glob(f"pages/**/{article_id}.md"))
+    assert len(pages) == 1, (article_id, pages)
+    return pages[0]
+
+
 def check_page(page: Path, base_url: str, mirror: Path) -> str:
     """Assert one article page is complete; return its text."""
     text = page.read_text("utf-8")

@@ -45,7 +45,7 @@ def test_every_corpus_article_is_mirrored_clean(corpus_site, tmp_path):
     mirror = tmp_path / "mirror"
     result = run_crawl(base_url, mirror)
     assert result.returncode == 0, result.stderr[-3000:]
-    pages = list(mirror.glob("pages/*/*.md"))
+    pages = list(mirror.glob("pages/**/*.md"))
     assert {p.stem for p in pages} == articles
     assert len(pages) == len(articles)
     for page in pages:

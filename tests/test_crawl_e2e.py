@@ -3,13 +3,12 @@ import json
 
 import pytest
 
-from tests.conftest import CRAWL_SETTINGS, run_crawl
+from tests.conftest import CRAWL_SETTINGS, SAMPLE_PAGES, run_crawl
 from tests.mirror_checks import check_page, snapshot
 
 pytestmark = pytest.mark.e2e
 BASE_URL = CRAWL_SETTINGS["MIRROR_BASE_URL"]
-ARTICLES = {"p1": ["1100001", "1100002"], "p2": ["1100003"], "p4": ["1100004"],
-            "p5": ["1100005"], "p9": ["1100006"]}
+ALL_PAGES = sorted(p for pages in SAMPLE_PAGES.values() for p in pages.values())
 
 
 @pytest.fixture
@@ -22,16 +21,15 @@ def first_crawl(site_server, tmp_path):
 
 def test_crawl_writes_a_complete_mirror(first_crawl):
     mirror, result, _ = first_crawl
-    pages = sorted(p.relative_to(mirror).as_posix() for p in mirror.glob("pages/*/*.md"))
-    assert pages == sorted(f"pages/{ch}/{i}.md" for ch, ids in ARTICLES.items() for i in ids)
-    for page in mirror.glob("pages/*/*.md"):
+    pages = sorted(p.relative_to(mirror).as_posix() for p in mirror.glob("pages/**/*.md"))
+    assert pages == ALL_PAGES
+    for page in mirror.glob("pages/**/*.md"):
         check_page(page, BASE_URL, mirror)
-    for ch, ids in ARTICLES.items():
-        index = (mirror / f"indexes/{ch}.md").read_text("utf-8")
-        assert [index.count(f"({i}.md)") for i in ids] == [0] * len(ids)
-        assert [index.count(f"../pages/{ch}/{i}.md") for i in ids] == [1] * len(ids)
+    for ch, paths in SAMPLE_PAGES.items():
+        index = (mirror / f"indexes/secretchina/{ch}.md").read_text("utf-8")
+        assert [index.count(f"](../../{p})") for p in paths.values()] == [1] * len(paths)
     home = (mirror / "README.md").read_text("utf-8")
-    assert all(f"pages/{ch}/{i}.md" in home for ch, ids in ARTICLES.items() for i in ids)
+    assert all(f"]({p})" in home for p in ALL_PAGES)
     assert "mirror summary: 6 pages written, 0 skipped as already mirrored" in result.stderr
 
 
@@ -41,7 +39,7 @@ def test_items_feed_is_utf8_json_with_every_field(first_crawl):
     assert "山区小学" in raw and "\\u" not in raw
     items = json.loads(raw)
     assert len(items) == 6
-    fields = {"id", "url", "channel", "title", "published", "source", "lead_image",
+    fields = {"id", "site", "url", "channel", "title", "published", "source", "lead_image",
               "images", "body_html", "tags", "language", "body_markdown",
               "public_url", "page_path", "qr_path"}
     assert all(set(item) == fields for item in items)
@@ -64,7 +62,7 @@ def test_a_window_of_one_article_request_still_mirrors_every_article(site_server
     mirror = tmp_path / "mirror"
     result = run_crawl(site_server.base_url, mirror, MIRROR_ARTICLE_WINDOW="1")
     assert result.returncode == 0, result.stderr[-3000:]
-    pages = sorted(p.relative_to(mirror).as_posix() for p in mirror.glob("pages/*/*.md"))
-    assert pages == sorted(f"pages/{ch}/{i}.md" for ch, ids in ARTICLES.items() for i in ids)
+    pages = sorted(p.relative_to(mirror).as_posix() for p in mirror.glob("pages/**/*.md"))
+    assert pages == ALL_PAGES
     assert sorted(p for p in site_server.requests if p.endswith(".html")) == sorted(
         set(p for p in site_server.requests if p.endswith(".html")))

@@ -221,7 +221,7 @@ def test_gone_article_is_counted_skipped_and_mirrored_when_back(faulty_crawls):
     assert "1 pages written, 5 skipped as already mirrored" in rerun.stderr
     # After the rerun the mirror is the fault-free one, list pages included.
     assert mirrored_files(tmp / "mirror") == mirrored_files(tmp / "clean")
-    for page in (tmp / "mirror").glob("pages/*/*.md"):
+    for page in (tmp / "mirror").glob("pages/**/*.md"):
         check_page(page, CRAWL_SETTINGS["MIRROR_BASE_URL"], tmp / "mirror")
 
 
@@ -252,7 +252,7 @@ def test_corpus_behind_faulty_server_is_mirrored_whole_within_one_rerun(tmp_path
         settings = dict(FAST_RETRIES, DOWNLOAD_TIMEOUT=2, CONCURRENT_REQUESTS=1,
                         CONCURRENT_REQUESTS_PER_DOMAIN=1)
         runs = [run_crawl(base_url, mirror, **settings)]
-        if {p.stem for p in mirror.glob("pages/*/*.md")} != articles:
+        if {p.stem for p in mirror.glob("pages/**/*.md")} != articles:
             runs.append(run_crawl(base_url, mirror, **settings))
     finally:
         server.kill()
@@ -260,12 +260,12 @@ def test_corpus_behind_faulty_server_is_mirrored_whole_within_one_rerun(tmp_path
     for run in runs:
         assert run.returncode == 0, run.stderr[-3000:]
     assert crawl_stats(runs[0].stderr)["retry/count"] > 0
-    assert {p.stem for p in mirror.glob("pages/*/*.md")} == articles
+    assert {p.stem for p in mirror.glob("pages/**/*.md")} == articles
     # Every page whole: its body is the one a crawl without faults writes.
     with SiteServer(site) as clean_site:
         clean = run_crawl(clean_site.base_url, tmp_path / "clean")
     assert clean.returncode == 0, clean.stderr[-3000:]
-    for page in mirror.glob("pages/*/*.md"):
+    for page in mirror.glob("pages/**/*.md"):
         text = check_page(page, CRAWL_SETTINGS["MIRROR_BASE_URL"], mirror)
         twin = (tmp_path / "clean" / page.relative_to(mirror)).read_text("utf-8")
         body = text.split("\n---\n")[1].replace(base_url, "SITE")

@@ -13,7 +13,7 @@ def test_feed_is_json_feed_1_1_of_the_newest_articles(make_crawler, mirror_dir):
     assert json_feed_errors(feed) == []
     assert [i["title"] for i in feed["items"]] == ["文章 3", "文章 2"]
     first = feed["items"][0]
-    assert first["url"] == first["id"] == "https://example.org/m/pages/p1/3.md"
+    assert first["url"] == first["id"] == "https://example.org/m/pages/secretchina/2024-05/03/3.md"
     assert first["external_url"] == odd.url and first["content_html"] == odd.body_html
     assert first["date_published"] == "2024-05-03T08:00:00-04:00"
     assert first["tags"] == ["C# & AI", "a/b"] and "language" not in first

@@ -8,7 +8,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from newsmirror.mirror import files
-from newsmirror.mirror.render import link, tag_page_path
+from newsmirror.mirror.layout import tag_page_path
+from newsmirror.mirror.render import link
 from newsmirror.mirror.files import UnsafePath, inside, safe_name, write_atomic
 
 
@@ -92,11 +93,12 @@ def test_tag_file_names_are_valid_on_windows_and_linked_right(tmp_path, tag):
     assert not re.search(r'[\x00-\x1f<>:"/\\|?*]', name)
     assert name == name.strip(" .") and len(f"{name}.md".encode()) <= 255
     assert not re.match(r"(?i)^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)", name)
-    (tmp_path / "tags").mkdir()
-    (tmp_path / "tags" / f"{name}.md").write_text("x")
+    tag_page = tmp_path / tag_page_path(tag)
+    assert tag_page.name == f"{name}.md"
+    tag_page.parent.mkdir(parents=True)
+    tag_page.write_text("x")
     # The article page's link to the tag page reaches the file.
     markdown = link(tag, tag_page_path(tag), "pages/p1")
     href = next(t for t in MarkdownIt().parseInline(markdown)[0].children
                 if t.type == "link_open").attrs["href"]
-    assert (tmp_path / "pages/p1" / unquote(href)).resolve() == \
-        (tmp_path / "tags" / f"{name}.md").resolve()
+    assert (tmp_path / "pages/p1" / unquote(href)).resolve() == tag_page.resolve()

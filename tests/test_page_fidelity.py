@@ -59,7 +59,7 @@ def test_every_page_renders_the_cleaned_article_text(crawls):
 
 def test_embeds_escapes_and_cjk_come_through(crawls):
     mirror, _, _ = crawls
-    page = (mirror / "pages/p2/1100003.md").read_text("utf-8")
+    page = (mirror / "pages/secretchina/2024-05/08/1100003.md").read_text("utf-8")
     rendered = html_root(md.render(page))
     text = " ".join(rendered.text_content().split())
     # Text that looks like Markdown renders as itself.
@@ -117,9 +117,9 @@ def test_tag_lines_link_to_tag_pages_listing_the_article_newest_first(crawls):
                  if "tags/" in a.get("href")}
         assert set(links) == set(item["tags"]), item["id"]
         for tag, target in links.items():
-            assert target.parent == tag_dir and target.is_file(), tag
+            assert target.parent.parent == tag_dir and target.is_file(), tag
             listing = target.read_text("utf-8")
-            assert f"](../{item['page_path']})" in listing
+            assert f"](../../{item['page_path']})" in listing
             rendered = html_root(md.render(listing))
             assert next(rendered.iter("h1")).text_content() == f"标签：{tag}"
             days = [li.text_content()[:10] for li in rendered.iter("li")]

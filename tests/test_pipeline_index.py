@@ -3,6 +3,7 @@ import json
 
 from newsmirror.items import ArticleItem
 from newsmirror.mirror.catalog import Catalog
+from newsmirror.mirror.layout import tag_page_path
 from newsmirror.pipelines.index import IndexPipeline
 
 
@@ -11,8 +12,9 @@ def article(n, channel="p1", tags=("暴雨",), day=1):
         id=str(n), url=f"https://www.secretchina.com/news/gb/2024/05/0{day}/{n}.html",
         channel=channel, title=f"文章 {n}", published=f"2024-05-0{day}T08:00:00-04:00",
         body_html=f"<p>正文 {n}</p>", tags=list(tags), language="zh-CN",
-        page_path=f"pages/{channel}/{n}.md", qr_path=f"pages/{channel}/{n}.md.png",
-        public_url=f"https://example.org/m/pages/{channel}/{n}.md")
+        site="secretchina", page_path=f"pages/secretchina/2024-05/0{day}/{n}.md",
+        qr_path=f"pages/secretchina/2024-05/0{day}/{n}.md.png",
+        public_url=f"https://example.org/m/pages/secretchina/2024-05/0{day}/{n}.md")
 
 
 def run(crawler, *items):
@@ -25,15 +27,15 @@ def run(crawler, *items):
 
 def test_lists_are_written_newest_first(crawler, mirror_dir):
     run(crawler, article(1, day=1), article(2, day=3), article(3, "p2", day=2))
-    index = (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    index = (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
     assert index.index("文章 2") < index.index("文章 1")
     assert "文章 3" not in index
-    assert "](../pages/p1/2.md)" in index
+    assert "](../../pages/secretchina/2024-05/03/2.md)" in index
     home = (mirror_dir / "README.md").read_text("utf-8")
     assert [home.index(f"文章 {n}") for n in (2, 3, 1)] == sorted(
         home.index(f"文章 {n}") for n in (2, 3, 1))
-    assert "[中国](indexes/p1.md)（2）" in home
-    tag = (mirror_dir / "tags/暴雨.md").read_text("utf-8")
+    assert "[中国](indexes/secretchina/p1.md)（2）" in home
+    tag = (mirror_dir / tag_page_path("暴雨")).read_text("utf-8")
     assert tag.count("- 2024-05-0") == 3
     feed = json.loads((mirror_dir / "feed.json").read_text("utf-8"))
     assert [i["title"] for i in feed["items"]] == ["文章 2", "文章 3", "文章 1"]
@@ -42,14 +44,14 @@ def test_lists_are_written_newest_first(crawler, mirror_dir):
 def test_index_is_capped(make_crawler, mirror_dir):
     crawler = make_crawler(MIRROR_INDEX_SIZE=2)
     run(crawler, *(article(n, day=n) for n in range(1, 5)))
-    index = (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    index = (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
     assert index.count("- 2024") == 2 and "文章 4" in index and "文章 1" not in index
 
 
 def test_lists_are_current_across_runs_without_duplicates(make_crawler, mirror_dir):
     run(make_crawler(), article(1), article(2))
     run(make_crawler(), article(2), article(3))
-    index = (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    index = (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
     assert [index.count(f"文章 {n}]") for n in (1, 2, 3)] == [1, 1, 1]
 
 
@@ -60,9 +62,9 @@ def test_a_run_killed_before_rebuilding_is_finished_by_the_next(make_crawler, mi
         "id", "channel", "title", "published", "url", "page_path", "public_url",
         "tags", "language")} | {"content_html": it.body_html})
     catalog.close()
-    assert not (mirror_dir / "indexes/p1.md").exists()
+    assert not (mirror_dir / "indexes/secretchina/p1.md").exists()
     run(make_crawler())
-    assert "文章 9" in (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    assert "文章 9" in (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
 
 
 def test_batches_update_bounded_lists_and_tag_pages_at_close(make_crawler, mirror_dir):
@@ -73,14 +75,14 @@ def test_batches_update_bounded_lists_and_tag_pages_at_close(make_crawler, mirro
     assert not Catalog(mirror_dir).has("1")  # recorded with its batch
     pipeline.process_item(article(2))
     assert Catalog(mirror_dir).has("2")
-    assert "文章 2" in (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    assert "文章 2" in (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
     assert "文章 2" in (mirror_dir / "README.md").read_text("utf-8")
-    assert not (mirror_dir / "tags/暴雨.md").exists()
+    assert not (mirror_dir / tag_page_path("暴雨")).exists()
     pipeline.process_item(article(3))
     pipeline.close_spider()
-    tag = (mirror_dir / "tags/暴雨.md").read_text("utf-8")
+    tag = (mirror_dir / tag_page_path("暴雨")).read_text("utf-8")
     assert [f"文章 {n}]" in tag for n in (1, 2, 3)] == [True, True, True]
-    assert "文章 3" in (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    assert "文章 3" in (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
 
 
 def test_a_batch_of_one_records_each_article_before_it_goes_on(make_crawler, mirror_dir):
@@ -89,9 +91,9 @@ def test_a_batch_of_one_records_each_article_before_it_goes_on(make_crawler, mir
     pipeline.open_spider()
     pipeline.process_item(article(1))
     assert Catalog(mirror_dir).has("1")
-    assert not (mirror_dir / "indexes/p1.md").exists()  # lists every 2
+    assert not (mirror_dir / "indexes/secretchina/p1.md").exists()  # lists every 2
     pipeline.process_item(article(2))
-    assert "文章 1" in (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    assert "文章 1" in (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
     pipeline.close_spider()
 
 
@@ -102,5 +104,5 @@ def test_lists_order_by_instant_whatever_the_utc_offset(crawler, mirror_dir):
     earlier.published = "2024-11-03T01:30:00-04:00"
     later.published = "2024-11-03T01:10:00-05:00"
     run(crawler, earlier, later)
-    index = (mirror_dir / "indexes/p1.md").read_text("utf-8")
+    index = (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
     assert index.index("文章 2") < index.index("文章 1")

@@ -84,7 +84,7 @@ def test_a_crawl_times_every_project_pipeline(crawler, mirror_dir):
     response = sample_page("news/gb/2024/05/06/1100001.html")
     item = crawler.spider.parse_article(response, "p1", "", "")
     run(TimedItemPipelineManager.from_crawler(crawler), item)
-    assert (mirror_dir / "pages/p1/1100001.md").is_file()
+    assert (mirror_dir / "pages/secretchina/2024-05/06/1100001.md").is_file()
     stats = crawler.stats.get_stats()
     for name in ("CleanPipeline", "TagsPipeline", "MarkdownPagePipeline",
                  "QrImagePipeline", "IndexPipeline"):

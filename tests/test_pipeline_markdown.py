@@ -5,6 +5,7 @@ from markdown_it import MarkdownIt
 from scrapy.exceptions import DropItem
 
 from newsmirror.items import ArticleItem
+from newsmirror.mirror.layout import tag_page_path
 from newsmirror.mirror.render import escape_md
 from newsmirror.pipelines.markdown import MarkdownPagePipeline, to_markdown
 
@@ -35,7 +36,7 @@ def item(**kw):
                              '<ul><li>一</li><li>二</li></ul>'
                              '<p><img alt="图说" src="https://img.example/1.jpg"><br>图说</p>'
                              '<blockquote><p>引文</p></blockquote>'),
-                  source="看中国", tags=["暴雨", "a/b"], language="zh-CN")
+                  source="看中国", tags=["暴雨", "a/b"], language="zh-CN", site="secretchina")
     values.update(kw)
     return ArticleItem(**values)
 
@@ -67,15 +68,15 @@ def test_escaped_titles_render_as_themselves(title):
 def test_page_is_written_with_title_meta_body_share_and_menus(crawler, mirror_dir):
     it = item()
     opened(crawler).process_item(it)
-    page = (mirror_dir / "pages/p1/1100001.md").read_text("utf-8")
-    assert it.page_path == "pages/p1/1100001.md"
-    assert it.qr_path == "pages/p1/1100001.md.png"
+    page = (mirror_dir / "pages/secretchina/2024-05/06/1100001.md").read_text("utf-8")
+    assert it.page_path == "pages/secretchina/2024-05/06/1100001.md"
+    assert it.qr_path == "pages/secretchina/2024-05/06/1100001.md.png"
     assert it.public_url == ("https://github.com/OWNER/REPO/blob/master/"
-                             "pages/p1/1100001.md")
+                             "pages/secretchina/2024-05/06/1100001.md")
     assert md.render(page).startswith("<h1>标题 *星号* [方括号] #1</h1>\n")
-    assert "[首页](../../README.md)" in page
+    assert "[首页](../../../../README.md)" in page
     assert "2024-05-06 09:15 · 来源：看中国" in page
-    assert "[暴雨](../../tags/暴雨.md)" in page
+    assert f"[暴雨](../../../../{tag_page_path('暴雨')})" in page
     assert f"[![本页二维码](1100001.md.png)]({it.public_url})" in page
     assert f"原文地址：<{it.url}>" in page
     assert html_blocks(page) == []
@@ -86,9 +87,9 @@ def test_page_is_written_with_title_meta_body_share_and_menus(crawler, mirror_di
 
 def test_unsafe_page_path_is_dropped(crawler, mirror_dir):
     with pytest.raises(DropItem):
-        opened(crawler).process_item(item(id="../../../x"))
+        opened(crawler).process_item(item(id="../../../../../../x"))
     assert crawler.stats.get_value("newsmirror/dropped/unsafe_path") == 1
-    assert not (mirror_dir.parent.parent / "x.md").exists()
+    assert not (mirror_dir.parent / "x.md").exists()
 
 
 LOOKS_LIKE_MARKDOWN = [
@@ -162,9 +163,9 @@ def test_titles_with_markdown_characters_keep_index_links_whole(title):
 def test_menu_and_footer_come_from_settings(make_crawler, mirror_dir):
     crawler = make_crawler(
         MIRROR_MENU='{"首页": "README.md", "关于": "https://example.org/about"}',
-        MIRROR_FOOTER={"频道": "indexes/p1.md"})
+        MIRROR_FOOTER={"频道": "indexes/secretchina/p1.md"})
     opened(crawler).process_item(item())
-    page = (mirror_dir / "pages/p1/1100001.md").read_text("utf-8")
+    page = (mirror_dir / "pages/secretchina/2024-05/06/1100001.md").read_text("utf-8")
     lines = page.split("\n")
-    assert lines[2] == "[首页](../../README.md) | [关于](https://example.org/about)"
-    assert lines[-2] == "[频道](../../indexes/p1.md)"
+    assert lines[2] == "[首页](../../../../README.md) | [关于](https://example.org/about)"
+    assert lines[-2] == "[频道](../../../../indexes/secretchina/p1.md)"

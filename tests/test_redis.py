@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from newsmirror.mirror.render import tag_page_path
+from newsmirror.mirror.layout import tag_page_path
 from newsmirror.sample.server import SiteServer
 from tests.conftest import CRAWL_SETTINGS, ROOT, SAMPLE, crawl_command, run_crawl
 from tests.mirror_checks import check_page, snapshot
@@ -220,28 +220,28 @@ def article_requests(server: SiteServer) -> Counter:
 def check_mirror(mirror: Path, articles: dict[str, str]) -> None:
     """Every article has its page, once in every list it belongs to."""
     base_url = CRAWL_SETTINGS["MIRROR_BASE_URL"]
-    pages = {p.stem: p for p in mirror.glob("pages/*/*.md")}
+    pages = {p.stem: p for p in mirror.glob("pages/**/*.md")}
     assert sorted(pages) == sorted(articles)
     for page in pages.values():
         check_page(page, base_url, mirror)
     db = sqlite3.connect(mirror / ".newsmirror/catalog.sqlite3")
-    rows = db.execute("SELECT id, channel FROM articles").fetchall()
-    assert sorted(i for i, _ in rows) == sorted(articles)
+    rows = db.execute("SELECT id, channel, page_path FROM articles").fetchall()
+    assert sorted(i for i, _, _ in rows) == sorted(articles)
     tags = db.execute("SELECT tag, id FROM article_tags").fetchall()
     db.close()
-    channel = dict(rows)
+    page_path = {i: path for i, _, path in rows}
 
     def listed(relpath: str, prefix: str) -> Counter:
         text = (mirror / relpath).read_text("utf-8")
         return Counter({i: n for i in articles if (n := text.count(
-            f"]({prefix}pages/{channel[i]}/{i}.md)"))})
+            f"]({prefix}{page_path[i]})"))})
 
     for c in range(1, 10):
-        assert listed(f"indexes/p{c}.md", "../") == Counter(
-            {i: 1 for i, ch in rows if ch == f"p{c}"})
+        assert listed(f"indexes/secretchina/p{c}.md", "../../") == Counter(
+            {i: 1 for i, ch, _ in rows if ch == f"p{c}"})
     assert listed("README.md", "") == Counter(dict.fromkeys(articles, 1))
     for tag in {t for t, _ in tags}:
-        assert listed(tag_page_path(tag), "../") == Counter(
+        assert listed(tag_page_path(tag), "../../") == Counter(
             {i: 1 for t, i in tags if t == tag}), tag
     feed = json.loads((mirror / "feed.json").read_text("utf-8"))
     assert Counter(Path(item["url"]).stem for item in feed["items"]) == \
@@ -314,7 +314,7 @@ def test_a_stopped_worker_finishes_what_it_holds_and_the_next_resumes(
     gate.open()
     log = first.finish()
     assert pages_written(log) == 2  # the two requests it had in flight
-    assert {p.stem for p in workers.mirror.glob("pages/*/*.md")} == {
+    assert {p.stem for p in workers.mirror.glob("pages/**/*.md")} == {
         Path(p).stem for p in in_flight}
     r = redis.Redis.from_url(redis_url)
     assert r.keys("secretchina:held:*") == [] and r.zcard("secretchina:requests") > 0

@@ -48,7 +48,7 @@ def wait_for(what, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 def pages(mirror: Path, suffix: str) -> int:
-    return len(list(mirror.glob(f"pages/*/*{suffix}")))
+    return len(list(mirror.glob(f"pages/**/*{suffix}")))
 
 
 # kill point -> (gated path, event to kill at)

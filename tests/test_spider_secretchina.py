@@ -97,7 +97,7 @@ def test_feed_skips_articles_already_mirrored(crawler, mirror_dir):
     catalog = Catalog(mirror_dir)
     catalog.add({"id": "1100002", "channel": "p1", "title": "t",
                  "published": "2024-05-07T20:40:00-04:00", "url": "u",
-                 "page_path": "pages/p1/1100002.md", "public_url": "p",
+                 "page_path": "pages/secretchina/2024-05/07/1100002.md", "public_url": "p",
                  "tags": [], "language": "zh-CN", "content_html": "<p>x</p>"})
     catalog.close()
     requests = feed_requests(crawler.spider)

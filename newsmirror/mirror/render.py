@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from newsmirror.mirror.files import safe_name
+from newsmirror.mirror.layout import HOME, index_path, tag_page_path
 
 # Characters that could start Markdown syntax inside running text.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
@@ -41,19 +41,15 @@ def menu_line(menu: tuple[tuple[str, str], ...], from_dir: str) -> str:
     return " | ".join(link(label, target, from_dir) for label, target in menu)
 
 
-def menus(settings, channels: dict[str, str]) -> tuple[tuple, tuple]:
+def menus(settings, site: str, channels: dict[str, str]) -> tuple[tuple, tuple]:
     """The header and footer links: MIRROR_MENU and MIRROR_FOOTER ({label:
     target}, JSON on the command line), by default home and the channel
     indexes in the header, home in the footer."""
-    home = {"首页": "README.md"}
+    home = {"首页": HOME}
     menu = settings.getdict("MIRROR_MENU") or home | {
-        name: f"indexes/{ch}.md" for ch, name in channels.items()}
+        name: index_path(site, ch) for ch, name in channels.items()}
     footer = settings.getdict("MIRROR_FOOTER") or home
     return tuple(menu.items()), tuple(footer.items())
-
-
-def tag_page_path(tag: str) -> str:
-    return f"tags/{safe_name(tag)}.md"
 
 
 def day(published: str) -> str:
@@ -75,7 +71,7 @@ def article_page(a: Mapping, channel_name: str, menu, footer) -> str:
     meta = [when(a["published"])]
     if a.get("source"):
         meta.append(f"来源：{escape_md(a['source'])}")
-    meta.append(link(channel_name, f"indexes/{a['channel']}.md", page_dir))
+    meta.append(link(channel_name, index_path(a["site"], a["channel"]), page_dir))
     if a["tags"]:
         meta.append("标签：" + " ".join(
             link(t, tag_page_path(t), page_dir) for t in a["tags"]))
@@ -102,20 +98,17 @@ def article_list(rows: Iterable[dict], from_dir: str) -> str:
         for r in rows)
 
 
-def channel_index(title: str, rows: list[dict], menu) -> str:
-    return tidy("\n\n".join([f"# {escape_md(title)}", menu_line(menu, "indexes"),
-                             article_list(rows, "indexes") or "（暂无文章）"]))
+def list_page(heading: str, path: str, rows: Iterable[dict], menu) -> str:
+    """A channel index or a tag page at path, listing rows."""
+    from_dir = posixpath.dirname(path)
+    return tidy("\n\n".join([f"# {escape_md(heading)}", menu_line(menu, from_dir),
+                             article_list(rows, from_dir) or "（暂无文章）"]))
 
 
-def tag_page(tag: str, rows: Iterable[dict], menu) -> str:
-    return tidy("\n\n".join([f"# 标签：{escape_md(tag)}", menu_line(menu, "tags"),
-                             article_list(rows, "tags") or "（暂无文章）"]))
-
-
-def home_page(title: str, channels: dict[str, str], counts: dict[str, int],
-              rows: list[dict]) -> str:
+def home_page(title: str, site: str, channels: dict[str, str],
+              counts: dict[str, int], rows: list[dict]) -> str:
     channel_lines = "\n".join(
-        f"- {link(name, f'indexes/{ch}.md', '')}（{counts.get(ch, 0)}）"
+        f"- {link(name, index_path(site, ch), '')}（{counts.get(ch, 0)}）"
         for ch, name in channels.items())
     return tidy("\n\n".join([f"# {escape_md(title)}", "## 频道", channel_lines,
                              "## 最新文章", article_list(rows, "") or "（暂无文章）"]))

@@ -19,6 +19,7 @@ from itemadapter import ItemAdapter
 from newsmirror.mirror import render
 from newsmirror.mirror.catalog import Catalog
 from newsmirror.mirror.files import inside, remove_stale_temp_files, write_atomic
+from newsmirror.mirror.layout import FEED, HOME, index_path, tag_page_path
 from newsmirror.pipelines.markdown import public_url
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class IndexPipeline:
 
     def open_spider(self):
         self.site = self.crawler.spider.site
-        self.menu, _ = render.menus(self.crawler.settings, self.site.channels)
+        self.menu, _ = render.menus(self.crawler.settings, self.site.name,
+                                    self.site.channels)
         self.catalog = Catalog(self.mirror_dir)
         # Finish what a killed run left stale, and remove its temp files.
         removed = remove_stale_temp_files(self.mirror_dir)
@@ -102,17 +104,20 @@ class IndexPipeline:
         c = self.catalog
         if kind == "channel":
             name = self.site.channels.get(key, key)
-            self.write(f"indexes/{key}.md", render.channel_index(
-                f"{self.title} · {name}", c.latest(self.index_size, key), self.menu))
+            path = index_path(self.site.name, key)
+            self.write(path, render.list_page(
+                f"{self.title} · {name}", path, c.latest(self.index_size, key),
+                self.menu))
         elif kind == "tag":
-            self.write(render.tag_page_path(key),
-                       render.tag_page(key, c.tagged(key), self.menu))
+            path = tag_page_path(key)
+            self.write(path, render.list_page(f"标签：{key}", path, c.tagged(key),
+                                              self.menu))
         elif kind == "home":
-            self.write("README.md", render.home_page(
-                self.title, self.site.channels, c.counts(),
+            self.write(HOME, render.home_page(
+                self.title, self.site.name, self.site.channels, c.counts(),
                 c.latest(self.home_size)))
         elif kind == "feed":
-            self.write("feed.json", render.json_feed(
-                self.title, public_url(self.base_url, "README.md"),
-                public_url(self.base_url, "feed.json"),
+            self.write(FEED, render.json_feed(
+                self.title, public_url(self.base_url, HOME),
+                public_url(self.base_url, FEED),
                 c.latest(self.feed_size, with_content=True)))

@@ -1,4 +1,4 @@
-"""Markdown export: the cleaned article -> pages/<channel>/<id>.md."""
+"""Markdown export: the cleaned article -> its page (mirror.layout.page_path)."""
 from __future__ import annotations
 
 import re
@@ -11,6 +11,7 @@ import lxml.html
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
+from newsmirror.mirror import layout
 from newsmirror.mirror.files import UnsafePath, inside, write_atomic
 from newsmirror.mirror.render import article_page, menus, tidy
 
@@ -183,11 +184,13 @@ class MarkdownPagePipeline:
 
     def open_spider(self):
         self.site = self.crawler.spider.site
-        self.menu, self.footer = menus(self.crawler.settings, self.site.channels)
+        self.menu, self.footer = menus(self.crawler.settings, self.site.name,
+                                       self.site.channels)
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
-        page_path = f"pages/{adapter['channel']}/{adapter['id']}.md"
+        page_path = layout.page_path(adapter["site"], adapter["id"],
+                                     adapter["published"])
         try:
             target = inside(self.mirror_dir, page_path)
         except UnsafePath:
@@ -195,7 +198,7 @@ class MarkdownPagePipeline:
             raise DropItem(f"page path would leave the mirror: {page_path!r} "
                            f"for {adapter['url']}")
         adapter["page_path"] = page_path
-        adapter["qr_path"] = f"{page_path}.png"
+        adapter["qr_path"] = layout.qr_path(page_path)
         adapter["public_url"] = public_url(self.base_url, page_path)
         adapter["body_markdown"] = to_markdown(adapter["body_html"])
         channel = adapter["channel"]

@@ -230,6 +230,7 @@ class FeedArticleSpider(scrapy.Spider):
             return self.drop("bad_url", response.url)
         return ArticleItem(
             id=article_id,
+            site=self.site.name,
             url=self.canonical_url(response, page),
             channel=channel,
             title=title,

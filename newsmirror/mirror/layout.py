@@ -1,0 +1,34 @@
+"""Every path in the mirror tree, relative to MIRROR_DIR.
+
+A Git host lists at most 1,000 entries in a folder (GitHub), so no folder
+may grow with the mirror: pages go by site and day (a busy site publishes
+a few hundred articles a day, two files each), tag pages into 256 folders
+by a digest of the tag. A page keeps the path it was first written at (the
+catalog remembers it), so links and QR codes in the wild keep working.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from newsmirror.mirror.files import safe_name
+
+HOME = "README.md"
+FEED = "feed.json"
+
+
+def page_path(site: str, article_id: str, published: str) -> str:
+    """pages/<site>/<YYYY-MM>/<DD>/<id>.md, by the article's local date."""
+    return f"pages/{site}/{published[:7]}/{published[8:10]}/{article_id}.md"
+
+
+def qr_path(page: str) -> str:
+    return f"{page}.png"
+
+
+def index_path(site: str, channel: str) -> str:
+    return f"indexes/{site}/{channel}.md"
+
+
+def tag_page_path(tag: str) -> str:
+    shard = hashlib.sha1(tag.encode()).hexdigest()[:2]
+    return f"tags/{shard}/{safe_name(tag)}.md"
