@@ -207,6 +207,26 @@ def crawl_line(name: str, runs: list[dict]) -> str:
             + (f", of a worker process {worker_rss:.0f} MB)" if worker_rss else ")"))
 
 
+def target_lines(bare: list[dict], full: list[dict],
+                 rerun: list[dict]) -> list[str]:
+    bare_ms = 1000 * per_article(bare, "cpu_s")
+    stages_ms = sum(per_article(full, f"newsmirror/cpu_ms/{stage}{part}")
+                    for stage in STAGES
+                    for part in ("", "/close_spider", "/worker"))
+    checks = [("full/bare articles/s", median(full, rate) / median(bare, rate),
+               ">=", 0.8),
+              ("pipeline CPU / bare CPU per article", stages_ms / bare_ms,
+               "<=", 0.6)]
+    if rerun:
+        checks.append(("rerun seconds (target for a 100k mirror)",
+                       median(rerun, lambda s: s["elapsed_time_seconds"]),
+                       "<=", 5.0))
+    return [f"  {name:<46}{value:6.2f}  target {op} {goal:.2f}: "
+            + ("met" if (value >= goal if op == ">=" else value <= goal)
+               else "NOT met")
+            for name, value, op, goal in checks]
+
+
 def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
     bare, full, rerun = results["bare"], results["full"], results["rerun"]
     runs = max(len(r) for r in results.values())
@@ -222,8 +242,6 @@ def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
         lines.append(crawl_line("bare", bare))
     if full:
         lines.append(crawl_line("full", full))
-    if bare and full:
-        lines.append(f"full/bare: {median(full, rate) / median(bare, rate):.2f}")
     if full:
         lines.append("pipeline CPU ms per article (crawler thread, "
                      "+ at close, + in workers):")
@@ -238,12 +256,6 @@ def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
                 extra += f"  (+ {worker:.3f} in worker processes)"
             lines.append(f"  {stage:<22}{ms:7.3f}{extra}")
         lines.append(f"  {'all stages':<22}{total:7.3f}")
-        if bare:
-            # Machines here differ in speed from one session to the next;
-            # this ratio does much less.
-            bare_ms = 1000 * per_article(bare, "cpu_s")
-            lines.append(f"  all stages / a bare crawl's CPU per article "
-                         f"({bare_ms:.2f} ms): {total / bare_ms:.2f}")
     if rerun:
         lines.append(
             f"rerun: {median(rerun, lambda s: s['elapsed_time_seconds']):.2f} s "
@@ -251,6 +263,11 @@ def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
             f"{max(s['article_requests'] for s in rerun)} article requests, "
             f"{max(s.get('item_scraped_count', 0) for s in rerun)} items, "
             f"peak RSS {median(rerun, lambda s: s['peak_rss_mb']):.0f} MB")
+    if bare and full:
+        # Machines here differ in speed from one session to the next;
+        # ratios to a bare crawl of the same run do much less.
+        lines.append("targets (issue 15), as ratios to a bare crawl in this run:")
+        lines.extend(target_lines(bare, full, rerun))
     everything = [s for r in results.values() for s in r]
     lines.append(
         f"peak RSS, all modes: {max(s['peak_rss_mb'] for s in everything):.0f} MB "
@@ -297,10 +314,12 @@ def main(argv: list[str] | None = None) -> None:
         results: dict[str, list[dict]] = {m: [] for m in ("bare", "full", "rerun")}
         try:
             base_url = parent.recv()
-            for mode in ("bare", "full"):
-                if mode not in modes:
-                    continue
-                for run in range(args.repeat):
+            # Modes alternate run by run, so that a machine slowing down
+            # or speeding up meanwhile weighs on each alike.
+            for run in range(args.repeat):
+                for mode in ("bare", "full"):
+                    if mode not in modes:
+                        continue
                     # A new directory each time: deleting the last one
                     # would load the disk during the next crawl.
                     results[mode].append(crawl(
