@@ -50,11 +50,23 @@ ADDONS = {
     "newsmirror.distributed.addon.Distributed": 0,
     "newsmirror.addons.user_agent.ContactUserAgent": 0,
     "newsmirror.addons.jobdir.RunOnlyDupeFilter": 0,
+    "newsmirror.addons.publish.PublishSettings": 0,
 }
 
 EXTENSIONS = {
     "newsmirror.extensions.summary.CrawlSummary": 500,
+    "newsmirror.extensions.publish.Publish": 500,
 }
+
+# Publish the tree at the end of every crawl (README: "Publish to Git
+# hosts"): Git remote URLs, comma-separated; empty: publish nothing.
+PUBLISH_TO = ""
+# Empty: the branch MIRROR_BASE_URL names (master for the default one).
+PUBLISH_BRANCH = ""
+PUBLISH_AUTHOR_NAME = "newsmirror"
+PUBLISH_AUTHOR_EMAIL = "newsmirror@localhost"
+PUBLISH_TIMEOUT = 300  # seconds to deliver to one remote, retries included
+PUBLISH_RETRIES = 3  # more attempts per remote after a failed push
 
 # Polite by default: a news site, two requests at a time at most, a delay
 # that AutoThrottle raises when the site slows down.

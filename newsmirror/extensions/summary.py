@@ -18,7 +18,23 @@ def summary_line(stats: dict) -> str:
     return (f"mirror summary: {stats.get('newsmirror/pages_written', 0)} pages "
             f"written, {stats.get('newsmirror/skipped/already_mirrored', 0)} "
             f"skipped as already mirrored, dropped: {dropped_text}, "
-            f"{failed} downloads failed")
+            f"{failed} downloads failed{publish_text(stats)}")
+
+
+def publish_text(stats: dict) -> str:
+    """What publishing did (newsmirror.extensions.publish), if it ran."""
+    if "publish/error" in stats:
+        return f"; publishing failed: {stats['publish/error']}"
+    if "publish/remotes_ok" not in stats:
+        return ""
+    ok, failed = stats["publish/remotes_ok"], stats["publish/remotes_failed"]
+    commit = stats.get("publish/commit")
+    text = (f"; published: {f'commit {commit}' if commit else 'nothing new'}, "
+            f"{ok} of {ok + failed} remotes up to date")
+    if failed:
+        text += (f", push failed to {stats['publish/push_failed']} "
+                 f"({stats['publish/commits_pending']} commits pending)")
+    return text + f", repository {stats['publish/repo_bytes'] / 2**20:.1f} MiB"
 
 
 class CrawlSummary:
@@ -28,8 +44,9 @@ class CrawlSummary:
     @classmethod
     def from_crawler(cls, crawler):
         ext = cls(crawler.stats)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        # After spider_closed, whose handlers (publishing) it reports on.
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
-    def spider_closed(self, spider, reason):
+    def engine_stopped(self):
         logger.info(summary_line(self.stats.get_stats()))

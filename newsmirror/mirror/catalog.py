@@ -132,6 +132,16 @@ class Catalog:
         return {r["channel"]: r["n"] for r in self.conn.execute(
             "SELECT channel, COUNT(*) AS n FROM articles GROUP BY channel")}
 
+    def channels_of(self, page_paths: list[str]) -> dict[str, str]:
+        """page path -> channel, for the pages the catalog has."""
+        found = {}
+        for start in range(0, len(page_paths), 500):
+            chunk = page_paths[start:start + 500]
+            found.update((r["page_path"], r["channel"]) for r in self.conn.execute(
+                "SELECT page_path, channel FROM articles WHERE page_path IN "
+                f"({', '.join('?' * len(chunk))})", chunk))
+        return found
+
     def rebuild_stale(self, build: Callable[[str, str], None],
                       kinds: Iterable[str] | None = None) -> int:
         """Call build(kind, key) for each stale page (of the given kinds,

@@ -14,6 +14,10 @@ from newsmirror.mirror.files import safe_name
 
 HOME = "README.md"
 FEED = "feed.json"
+# What is published to the Git hosts; the rest of MIRROR_DIR (the catalog
+# in .newsmirror/, temp files) stays where it is.
+PUBLISHED_FILES = (HOME, FEED)
+PUBLISHED_DIRS = ("pages/", "indexes/", "tags/", "images/")
 
 
 def page_path(site: str, article_id: str, published: str) -> str:

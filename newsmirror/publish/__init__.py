@@ -1,0 +1,1 @@
+"""Publishing the mirror tree to Git hosts (PUBLISH_TO)."""
