@@ -7,6 +7,8 @@ Every value here can be overridden with `-s NAME=VALUE` or scrapyd's
 BOT_NAME = "newsmirror"
 SPIDER_MODULES = ["newsmirror.spiders"]
 NEWSPIDER_MODULE = "newsmirror.spiders"
+# `crawl` checks every setting and spider argument first (newsmirror/checks.py).
+COMMANDS_MODULE = "newsmirror.commands"
 
 # The site to mirror (tests and the sample point it at 127.0.0.1).
 SECRETCHINA_BASE_URL = "https://www.secretchina.com"

@@ -45,7 +45,7 @@ def test_channels_argument_narrows_the_feeds(make_crawler):
 
 def test_unknown_channel_is_refused(make_crawler):
     crawler = make_crawler()
-    with pytest.raises(ValueError, match="unknown channels"):
+    with pytest.raises(ValueError, match="bad spider argument channels=.*unknown: x9"):
         type(crawler.spider).from_crawler(crawler, channels="p1,x9")
 
 

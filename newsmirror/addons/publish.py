@@ -54,6 +54,11 @@ def page_base_url(remote: str, branch: str) -> str | None:
     return None
 
 
+def usable_branch(branch) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9._/-]+", branch or "")) and ".." not in branch \
+        and not branch.startswith(("/", "-", ".")) and not branch.endswith((".lock", "/"))
+
+
 def check(settings) -> None:
     """One ValueError line naming the setting for a bad value."""
     for name in ("PUBLISH_TIMEOUT",):
@@ -70,8 +75,7 @@ def check(settings) -> None:
             raise ValueError(f"{name} must be a whole number 0 or above, "
                              f"not {settings.get(name)!r}")
     branch = settings.get("PUBLISH_BRANCH")
-    if not re.fullmatch(r"[A-Za-z0-9._/-]+", branch or "") or ".." in branch \
-            or branch.startswith(("/", "-", ".")) or branch.endswith((".lock", "/")):
+    if not usable_branch(branch):
         raise ValueError(f"PUBLISH_BRANCH is not a usable branch name: {branch!r}")
     for name in ("PUBLISH_AUTHOR_NAME", "PUBLISH_AUTHOR_EMAIL"):
         if not str(settings.get(name) or "").strip():

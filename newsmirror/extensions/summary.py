@@ -1,4 +1,5 @@
-"""One summary line at the end of a crawl."""
+"""One summary line at the end of a crawl, and an error line when every
+feed failed (the `crawl` command then exits non-zero)."""
 from __future__ import annotations
 
 import logging
@@ -37,6 +38,13 @@ def publish_text(stats: dict) -> str:
     return text + f", repository {stats['publish/repo_bytes'] / 2**20:.1f} MiB"
 
 
+def every_feed_failed(stats: dict) -> bool:
+    """Feeds failed and none was read: the crawl could mirror nothing.
+    (A Redis worker whose feeds another worker read has neither.)"""
+    return bool(stats.get("newsmirror/feeds/failed")) \
+        and not stats.get("newsmirror/feeds/read")
+
+
 class CrawlSummary:
     def __init__(self, stats):
         self.stats = stats
@@ -49,4 +57,8 @@ class CrawlSummary:
         return ext
 
     def engine_stopped(self):
-        logger.info(summary_line(self.stats.get_stats()))
+        stats = self.stats.get_stats()
+        logger.info(summary_line(stats))
+        if every_feed_failed(stats):
+            logger.error("every feed failed (%d): nothing could be mirrored; "
+                         "see the errors above", stats["newsmirror/feeds/failed"])

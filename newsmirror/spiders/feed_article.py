@@ -22,6 +22,7 @@ from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreReq
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from newsmirror.checks import argument_problems
 from newsmirror.items import ArticleItem
 from newsmirror.mirror.catalog import Catalog
 from newsmirror.sites import SiteProfile
@@ -56,10 +57,11 @@ class FeedArticleSpider(scrapy.Spider):
         host = urlsplit(spider.base_url).hostname or ""
         spider.allowed_domains = [host.removeprefix("www.")]
         spider.mirror_dir = Path(settings.get("MIRROR_DIR"))
-        unknown = [c for c in spider.channels if c not in cls.site.channels]
-        if unknown:
-            raise ValueError(f"unknown channels {unknown}; "
-                             f"known: {', '.join(cls.site.channels)}")
+        # `scrapy crawl` checked them already (newsmirror.checks); this is
+        # for crawls started from code.
+        problems = argument_problems(cls, kwargs)
+        if problems:
+            raise ValueError("; ".join(problems))
         spider.channels = spider.channels or list(cls.site.channels)
         spider.tz = ZoneInfo(cls.site.timezone)
         crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
@@ -92,12 +94,15 @@ class FeedArticleSpider(scrapy.Spider):
         if not response.body.strip():
             self.logger.warning("feed is empty, skipped: %s", response.url)
             self.count("bad_feed/empty")
+            self.count("feeds/failed")
             return
         items = self.feed_items(response)
         if items is None:
             self.logger.warning("feed is not RSS, skipped: %s", response.url)
             self.count("bad_feed/not_rss")
+            self.count("feeds/failed")
             return
+        self.count("feeds/read")
         if not items:
             self.logger.warning("feed has no items: %s", response.url)
             self.count("bad_feed/empty")
@@ -194,6 +199,8 @@ class FeedArticleSpider(scrapy.Spider):
         self.logger.error("%s not fetched (%s): %s: %s", kind, reason,
                           request.url, failure.getErrorMessage())
         self.count(f"failed/{reason}")
+        if kind == "feed":
+            self.count("feeds/failed")
 
     def dropped(self, request, spider):
         # The duplicate filter drops a redirect back to a page already

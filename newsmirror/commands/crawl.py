@@ -1,0 +1,56 @@
+"""`scrapy crawl`, checking every setting and spider argument before the
+crawl starts (newsmirror.checks), and failing when every feed failed.
+
+scrapyd runs each job through this command too (scrapyd.runner calls
+Scrapy's cmdline with the project's settings), so its jobs get the same
+checks and exit status.
+"""
+from __future__ import annotations
+
+import logging
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+
+from newsmirror import checks
+from newsmirror.extensions.summary import every_feed_failed
+
+logger = logging.getLogger(__name__)
+
+# Exit statuses: Scrapy's for a usage error, and for a failed run.
+BAD_SETTING = 2
+FAILED = 1
+
+
+class Command(ScrapyCrawlCommand):
+    def process_options(self, args, opts) -> None:
+        try:
+            super().process_options(args, opts)
+        except UsageError as e:
+            # Scrapy reads a dict setting's -s value (FEEDS) as JSON here,
+            # and its message names neither the setting nor the value.
+            problems = checks.dict_setting_problems(self.settings, opts.set)
+            if problems:
+                raise UsageError("; ".join(problems), print_help=False) from None
+            raise e
+
+    def run(self, args, opts) -> None:
+        loader = self.crawler_process.spider_loader
+        if len(args) == 1 and args[0] in loader.list():
+            spidercls = loader.load(args[0])
+            for warning in checks.near_misses(self.settings, opts.spargs):
+                logger.warning(warning)
+            problems = (checks.setting_problems(self.settings)
+                        + checks.argument_problems(spidercls, opts.spargs))
+            for problem in problems:
+                logger.error("%s; the crawl did not start", problem)
+            if problems:
+                self.exitcode = BAD_SETTING
+                return
+        super().run(args, opts)
+        if self.exitcode == 0 and every_feed_failed(self.crawler.stats.get_stats()):
+            self.exitcode = FAILED
+
+    def _create_crawler(self, spidercls):
+        self.crawler = super()._create_crawler(spidercls)
+        return self.crawler
