@@ -1,4 +1,6 @@
 """Markdown export: a complete, readable page with no raw HTML."""
+from pathlib import Path
+
 import lxml.html
 import pytest
 from markdown_it import MarkdownIt
@@ -8,6 +10,7 @@ from newsmirror.items import ArticleItem
 from newsmirror.mirror.layout import tag_page_path
 from newsmirror.mirror.render import escape_md
 from newsmirror.pipelines.markdown import MarkdownPagePipeline, to_markdown
+from tests.gfm_checks import page_problems, render_gfm
 
 md = MarkdownIt("commonmark").enable("table")
 
@@ -103,14 +106,17 @@ LOOKS_LIKE_MARKDOWN = [
 @pytest.mark.parametrize("wrap", [
     "<p>{}</p>", "<p>前<strong>{}</strong>后</p>", "<ul><li>{}</li></ul>",
     "<blockquote><p>{}</p></blockquote>", "<h2>{}</h2>", "<p><a href='http://e.x/'>{}</a></p>"])
-def test_text_that_looks_like_markdown_renders_as_itself(text, wrap):
+@pytest.mark.parametrize("render", [md.render, render_gfm], ids=["commonmark", "github"])
+def test_text_that_looks_like_markdown_renders_as_itself(text, wrap, render):
     import html
     source = wrap.format(html.escape(text, quote=False))
-    rendered = md.render(to_markdown(source))
+    rendered = render(to_markdown(source))
     root = lxml.html.fragment_fromstring(rendered, create_parent="div")
     expected = lxml.html.fragment_fromstring(source, create_parent="div")
     assert " ".join(root.text_content().split()) == " ".join(expected.text_content().split())
     structure = [e.tag for e in expected.iter() if e.tag != "strong"]
+    if "://" in text and "<a " not in wrap:
+        structure.append("a")  # a bare URL links to itself
     assert [e.tag for e in root.iter() if e.tag != "strong"] == structure
 
 
@@ -169,3 +175,32 @@ def test_menu_and_footer_come_from_settings(make_crawler, mirror_dir):
     lines = page.split("\n")
     assert lines[2] == "[首页](../../../../README.md) | [关于](https://example.org/about)"
     assert lines[-2] == "[频道](../../../../indexes/secretchina/p1.md)"
+
+
+@pytest.mark.parametrize("html_in, links, shown", [
+    ("<p>东航官网 www.ceair.com主页面 737-800 机龄6.8年。</p>",
+     [("http://www.ceair.com", "www.ceair.com")],
+     "东航官网 www.ceair.com主页面 737-800 机龄6.8年。"),
+    ("<p>https://vaccineinjurysupport.ca/en/submit-a-claim</p>",
+     [("https://vaccineinjurysupport.ca/en/submit-a-claim",) * 2],
+     "https://vaccineinjurysupport.ca/en/submit-a-claim"),
+    ("<p>见(https://x.org/a_(b))，https://a.b/c?d=1&amp;e=2。<code>http://c.d</code></p>",
+     [("https://x.org/a_(b)",) * 2, ("https://a.b/c?d=1&e=2",) * 2],
+     "见(https://x.org/a_(b))，https://a.b/c?d=1&e=2。http://c.d"),
+    ("<p><b>粗</b>见 https://a.org/x。与 www.b.org、http:// 空</p>",
+     [("https://a.org/x",) * 2, ("http://www.b.org", "www.b.org")],
+     "粗见 https://a.org/x。与 www.b.org、http:// 空"),
+])
+def test_bare_urls_link_where_they_end_on_github(html_in, links, shown):
+    out = to_markdown(html_in)
+    root = lxml.html.fragment_fromstring(render_gfm(out), create_parent="div")
+    assert [(a.get("href"), a.text_content()) for a in root.iter("a")] == links
+    assert root.text_content().strip() == shown
+    assert page_problems(Path("."), "page.md", out) == []
+
+
+@pytest.mark.parametrize("title", [
+    "见 https://x.org/a-b_c 与 www.ceair.com主页面", "ftp://h.org/f.txt", "www.x.org"])
+def test_urls_in_titles_stay_text_on_github(title):
+    root = lxml.html.fragment_fromstring(render_gfm(f"# {escape_md(title)}"))
+    assert root.tag == "h1" and len(root) == 0 and root.text == title

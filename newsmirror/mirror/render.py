@@ -12,12 +12,16 @@ from newsmirror.mirror.layout import HOME, index_path, tag_page_path
 
 # Characters that could start Markdown syntax inside running text.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
+# Where GitHub's autolink extension starts a link (running on through the
+# text after it): an escaped ":" or "." stops it and shows no backslash.
+_AUTOLINK_START = re.compile(r"(?<=[A-Za-z]):(?=//)|(?<=www)\.")
 
 
 def escape_md(text: str) -> str:
     """Plain text (a title, a tag) as Markdown that renders as that text."""
     text = " ".join(str(text).split())
     text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _AUTOLINK_START.sub(r"\\\g<0>", text)
     # A leading "1." or "-" would start a list where the text is a line.
     number = re.match(r"\d+(?=[.)])", text)
     if number:

@@ -38,6 +38,14 @@ MARKDOWN_OPTIONS = h2m.ConversionOptions(
 EMPHASIS = ("strong", "b", "em", "i")
 HAS_EMPHASIS = re.compile(r"<(?:strong|b|em|i)\b")
 
+# What GitHub's autolink extension links in text (a web address runs on to
+# the next space, through Chinese text and escapes): here it ends at the
+# first character no URL holds unencoded, as a reader would end it.
+BARE_URL = re.compile(r"(?<![A-Za-z0-9])(?:(?:https?|ftp)://|www\.)[!#-;=?-\[\]-~]+")
+BARE_URL_IN_TEXT = re.compile(r"(?:^|>)[^<]*(?<![A-Za-z0-9])(?:(?:https?|ftp)://|www\.)")
+URL_TAIL_PUNCT = ".,:;!?*_~'"
+NOT_LINKED = ("a", "code", "pre")
+
 
 class _QuoteBlocks:
     """html-to-markdown glues a quote to the paragraph line before it and
@@ -155,10 +163,66 @@ def _fit_emphasis(root) -> None:
             em.drop_tag()
 
 
+def _url_end(url: str) -> str:
+    """The URL without the punctuation that ends the sentence around it."""
+    while url:
+        if url[-1] in URL_TAIL_PUNCT:
+            url = url[:-1]
+        elif url[-1] == ")" and url.count(")") > url.count("("):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def _bare_links(text: str) -> tuple[str, list]:
+    """text as its start and the <a> elements (with what follows each as
+    tail) of the bare URLs in it."""
+    links, start, last = [], text, 0
+    for m in BARE_URL.finditer(text):
+        url = _url_end(m[0])
+        if not re.search(r"[A-Za-z0-9]", url.split("://")[-1].removeprefix("www.")):
+            continue  # no host
+        a = lxml.html.Element("a", href=url if "://" in url else f"http://{url}")
+        a.text = url
+        if links:
+            links[-1].tail = text[last:m.start()]
+        else:
+            start = text[:m.start()]
+        links.append(a)
+        last = m.start() + len(url)
+    if links:
+        links[-1].tail = text[last:]
+    return start, links
+
+
+def _link_bare_urls(root) -> None:
+    """Bare URLs in text as explicit links, ending where the URL ends."""
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or any(
+                a.tag in NOT_LINKED for a in el.iterancestors()):
+            continue
+        if el.tag not in NOT_LINKED and el.text:
+            el.text, links = _bare_links(el.text)
+            for i, a in enumerate(links):
+                el.insert(i, a)
+        if el is not root and el.tail:
+            start, links = _bare_links(el.tail)
+            if links:
+                el.tail = start
+                for a in reversed(links):
+                    el.addnext(a)
+
+
 def to_markdown(body_html: str) -> str:
-    if HAS_EMPHASIS.search(body_html):
+    emphasis = HAS_EMPHASIS.search(body_html)
+    bare_url = BARE_URL_IN_TEXT.search(body_html)
+    if emphasis or bare_url:
         root = lxml.html.fragment_fromstring(body_html, create_parent="div")
-        _fit_emphasis(root)
+        if bare_url:
+            _link_bare_urls(root)
+        if emphasis:
+            _fit_emphasis(root)
         body_html = lxml.html.tostring(root, encoding="unicode")
     # A Python visitor slows the whole conversion down (a call per node):
     # only bodies with a quote need it.
