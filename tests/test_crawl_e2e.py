@@ -4,6 +4,7 @@ import json
 import pytest
 
 from tests.conftest import CRAWL_SETTINGS, SAMPLE_PAGES, run_crawl
+from tests.gfm_checks import problems
 from tests.mirror_checks import check_page, snapshot
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +32,16 @@ def test_crawl_writes_a_complete_mirror(first_crawl):
     home = (mirror / "README.md").read_text("utf-8")
     assert all(f"]({p})" in home for p in ALL_PAGES)
     assert "mirror summary: 6 pages written, 0 skipped as already mirrored" in result.stderr
+    assert problems(mirror) == []
+
+
+def test_some_channels_leave_no_dead_link(site_server, tmp_path):
+    mirror = tmp_path / "mirror"
+    result = run_crawl(site_server.base_url, mirror, "-a", "channels=p1,p9")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list(mirror.glob("pages/**/*.md"))) == 3
+    assert problems(mirror) == []
+    assert "（暂无文章）" in (mirror / "indexes/secretchina/p2.md").read_text("utf-8")
 
 
 def test_items_feed_is_utf8_json_with_every_field(first_crawl):

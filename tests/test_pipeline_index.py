@@ -5,6 +5,7 @@ from newsmirror.items import ArticleItem
 from newsmirror.mirror.catalog import Catalog
 from newsmirror.mirror.layout import tag_page_path
 from newsmirror.pipelines.index import IndexPipeline
+from tests.gfm_checks import problems
 
 
 def article(n, channel="p1", tags=("暴雨",), day=1):
@@ -91,7 +92,8 @@ def test_a_batch_of_one_records_each_article_before_it_goes_on(make_crawler, mir
     pipeline.open_spider()
     pipeline.process_item(article(1))
     assert Catalog(mirror_dir).has("1")
-    assert not (mirror_dir / "indexes/secretchina/p1.md").exists()  # lists every 2
+    index = mirror_dir / "indexes/secretchina/p1.md"
+    assert "文章 1" not in index.read_text("utf-8")  # lists every 2
     pipeline.process_item(article(2))
     assert "文章 1" in (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
     pipeline.close_spider()
@@ -106,3 +108,23 @@ def test_lists_order_by_instant_whatever_the_utc_offset(crawler, mirror_dir):
     run(crawler, earlier, later)
     index = (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
     assert index.index("文章 2") < index.index("文章 1")
+
+
+def test_every_channel_has_an_index_and_the_home_page_whatever_was_crawled(
+        make_crawler, mirror_dir):
+    run(make_crawler(), article(1, "p1"))
+    channels = make_crawler().spider.site.channels
+    for ch in channels:
+        index = (mirror_dir / f"indexes/secretchina/{ch}.md").read_text("utf-8")
+        assert ("文章 1" in index) == (ch == "p1")
+        assert ("（暂无文章）" in index) == (ch != "p1")
+    before = {p: p.stat().st_mtime_ns for p in mirror_dir.rglob("*.md")}
+    run(make_crawler())
+    assert {p: p.stat().st_mtime_ns for p in mirror_dir.rglob("*.md")} == before
+
+
+def test_a_run_with_no_article_writes_the_home_page_and_empty_indexes(crawler, mirror_dir):
+    run(crawler)
+    home = (mirror_dir / "README.md").read_text("utf-8")
+    assert "[中国](indexes/secretchina/p1.md)（0）" in home and "（暂无文章）" in home
+    assert problems(mirror_dir) == []

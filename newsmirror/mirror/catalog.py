@@ -111,6 +111,14 @@ class Catalog:
             self.conn.executemany(
                 "INSERT OR IGNORE INTO stale VALUES (?, ?)", sorted(stale))
 
+    def mark_stale(self, pages: Iterable[tuple[str, str]]) -> None:
+        """Have these (kind, key) pages rebuilt by the next rebuild_stale."""
+        pages = list(pages)
+        if pages:
+            with self.conn:
+                self.conn.executemany(
+                    "INSERT OR IGNORE INTO stale VALUES (?, ?)", pages)
+
     def latest(self, limit: int, channel: str | None = None,
                with_content: bool = False) -> list[dict]:
         cols = "*" if with_content else LIST_COLUMNS

@@ -59,6 +59,7 @@ class IndexPipeline:
         if removed:
             logger.warning("removed %d temp files left by a killed run", removed)
             self.stats.inc_value("newsmirror/stale_temp_removed", removed)
+        self.catalog.mark_stale(self.missing_lists())
         self.rebuild()
 
     def close_spider(self):
@@ -80,6 +81,16 @@ class IndexPipeline:
         if self.unlisted >= self.every:
             self.flush()
         return item
+
+    def missing_lists(self) -> list[tuple[str, str]]:
+        """The home page and every channel's index that the menus link to,
+        if not yet written: a channel not crawled (yet) gets an index that
+        says it is empty, so no link in the tree is dead."""
+        pages = {index_path(self.site.name, ch): ("channel", ch)
+                 for ch in self.site.channels}
+        pages[HOME] = ("home", "")
+        return [page for path, page in pages.items()
+                if not (self.mirror_dir / path).exists()]
 
     def record(self) -> None:
         if self.batch:
