@@ -28,3 +28,13 @@ def test_json_feed_rules_catch_a_broken_feed():
                                "items": [{"id": "a", "content_html": "<p>x</p>",
                                           "date_published": "2024-05-03T08:00"}]})
     assert broken == ["items[0]: date_published is not RFC 3339: '2024-05-03T08:00'"]
+
+
+def test_without_a_base_url_items_are_known_by_the_original_url(make_crawler, mirror_dir):
+    it = article(1)
+    it.public_url = ""
+    run(make_crawler(MIRROR_BASE_URL=""), it)
+    feed = json.loads((mirror_dir / "feed.json").read_text("utf-8"))
+    assert json_feed_errors(feed) == []
+    assert "home_page_url" not in feed and "feed_url" not in feed
+    assert feed["items"][0]["id"] == it.url and "url" not in feed["items"][0]

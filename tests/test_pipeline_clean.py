@@ -132,3 +132,10 @@ def test_caption_is_the_text_after_the_image_else_its_own_alt():
                      SECRETCHINA, URL)
     assert '<img alt="加入会员" src="https://img.example/1.jpg">' in out
     assert '<img alt="图说二" src="https://img.example/2.jpg">' in out
+
+
+def test_empty_paragraphs_are_dropped():
+    html = ("<div><p>一</p><p> </p><p>\n\t</p><p><br></p><p><br/> <br></p>"
+            "<p><span class='x'> </span></p><p><img src='/a.jpg'></p><p>二</p></div>")
+    assert clean_body(html, SECRETCHINA, URL) == (
+        '<p>一</p><p><img src="https://www.secretchina.com/a.jpg"></p><p>二</p>')

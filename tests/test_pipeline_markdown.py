@@ -204,3 +204,12 @@ def test_bare_urls_link_where_they_end_on_github(html_in, links, shown):
 def test_urls_in_titles_stay_text_on_github(title):
     root = lxml.html.fragment_fromstring(render_gfm(f"# {escape_md(title)}"))
     assert root.tag == "h1" and len(root) == 0 and root.text == title
+
+
+def test_without_a_base_url_a_page_has_no_share_block(make_crawler, mirror_dir):
+    it = item()
+    opened(make_crawler(MIRROR_BASE_URL="")).process_item(it)
+    page = (mirror_dir / it.page_path).read_text("utf-8")
+    assert it.public_url == it.qr_path == ""
+    assert "二维码" not in page and "](/" not in page and "<>" not in page
+    assert f"原文地址：<{it.url}>" in page

@@ -40,3 +40,12 @@ def test_pipeline_writes_the_png_in_the_mirror(make_crawler, mirror_dir, workers
     assert crawler.stats.get_value("newsmirror/qr_written") == 1
     worker_ms = crawler.stats.get_value("newsmirror/cpu_ms/QrImagePipeline/worker")
     assert (worker_ms >= 0) if workers else worker_ms is None
+
+
+def test_no_png_without_a_public_url(make_crawler, mirror_dir):
+    crawler = make_crawler(MIRROR_WORKERS=0)
+    item = ArticleItem(id="7", url="u", channel="p1", title="t", published="p",
+                       body_html="<p>x</p>", page_path="pages/p1/7.md")
+    pipeline = QrImagePipeline.from_crawler(crawler)
+    assert run_closing(pipeline.workers, lambda: pipeline.process_item(item)) is item
+    assert list(mirror_dir.rglob("*.png")) == []

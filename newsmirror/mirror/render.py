@@ -79,7 +79,12 @@ def article_page(a: Mapping, channel_name: str, menu, footer) -> str:
     if a["tags"]:
         meta.append("标签：" + " ".join(
             link(t, tag_page_path(t), page_dir) for t in a["tags"]))
-    qr_name = posixpath.basename(a["qr_path"])
+    share = []
+    if a["public_url"]:  # none without MIRROR_BASE_URL
+        qr_name = posixpath.basename(a["qr_path"])
+        share = ["长按复制本页链接，或用手机扫描二维码分享：",
+                 f"<{a['public_url']}>",
+                 f"[![本页二维码]({qr_name})]({a['public_url']})"]
     return tidy("\n\n".join([
         f"# {escape_md(a['title'])}",
         menu_line(menu, page_dir),
@@ -87,9 +92,7 @@ def article_page(a: Mapping, channel_name: str, menu, footer) -> str:
         "---",
         a["body_markdown"],
         "---",
-        "长按复制本页链接，或用手机扫描二维码分享：",
-        f"<{a['public_url']}>",
-        f"[![本页二维码]({qr_name})]({a['public_url']})",
+        *share,
         f"原文地址：<{a['url']}>",
         "---",
         menu_line(footer, page_dir),
@@ -129,17 +132,21 @@ def json_feed(title: str, home_url: str, feed_url: str, rows: list[dict]) -> str
         "home_page_url": home_url,
         "feed_url": feed_url,
         "items": [{
-            "id": r["public_url"],
+            # The original's URL identifies the article when it has no
+            # public page (no MIRROR_BASE_URL).
+            "id": r["public_url"] or r["url"],
             "url": r["public_url"],
             "external_url": r["url"],
             "title": r["title"],
             "content_html": r["content_html"],
             "date_published": rfc3339(r["published"]),
             "tags": r["tags"],
-            "language": r["language"] or None,
+            "language": r["language"],
         } for r in rows],
     }
-    for item in feed["items"]:
-        if item["language"] is None:
-            del item["language"]
+    # Optional fields go when empty (JSON Feed: a URL or nothing).
+    for obj in (feed, *feed["items"]):
+        for key in ("home_page_url", "feed_url", "url", "language"):
+            if key in obj and not obj[key]:
+                del obj[key]
     return json.dumps(feed, ensure_ascii=False, indent=1) + "\n"

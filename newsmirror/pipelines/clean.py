@@ -33,6 +33,8 @@ BLOCKS = {"p", "div", "center", "section", "blockquote", "li", "table", "h2",
 # HTML's white space (not U+00A0, which is text).
 HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 PRE_BLOCK = re.compile(r"(<pre\b.*?</pre>)", re.S)
+# A paragraph with nothing to read (what was in it was boilerplate).
+EMPTY_PARAGRAPH = re.compile(r"<p>(?: |<br>)*</p>")
 CF_EMAIL_PAGE = "/cdn-cgi/l/email-protection"
 CF_PLACEHOLDER = re.compile(r"\[email\s*protected\]")
 
@@ -201,7 +203,7 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
     out = nh3.clean(lxml.html.tostring(root, encoding="unicode"),
                     tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                     url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True)
-    return _collapse_space(out).strip()
+    return EMPTY_PARAGRAPH.sub("", _collapse_space(out)).strip()
 
 
 def _caption_images(root) -> None:

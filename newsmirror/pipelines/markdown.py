@@ -231,7 +231,8 @@ def to_markdown(body_html: str) -> str:
 
 
 def public_url(base_url: str, relpath: str) -> str:
-    return f"{base_url.rstrip('/')}/{quote(relpath)}"
+    """Where relpath is published; none without MIRROR_BASE_URL."""
+    return f"{base_url.rstrip('/')}/{quote(relpath)}" if base_url else ""
 
 
 class MarkdownPagePipeline:
@@ -262,8 +263,9 @@ class MarkdownPagePipeline:
             raise DropItem(f"page path would leave the mirror: {page_path!r} "
                            f"for {adapter['url']}")
         adapter["page_path"] = page_path
-        adapter["qr_path"] = layout.qr_path(page_path)
         adapter["public_url"] = public_url(self.base_url, page_path)
+        # A QR code of a path the reader's phone cannot open would mislead.
+        adapter["qr_path"] = layout.qr_path(page_path) if self.base_url else ""
         adapter["body_markdown"] = to_markdown(adapter["body_html"])
         channel = adapter["channel"]
         page = article_page(adapter, self.site.channels.get(channel, channel),

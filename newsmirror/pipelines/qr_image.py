@@ -72,6 +72,8 @@ class QrImagePipeline:
 
     async def process_item(self, item):
         adapter = ItemAdapter(item)
+        if not adapter["qr_path"]:
+            return item  # no public URL to encode
         target = inside(self.mirror_dir, adapter["qr_path"])
         if await self.workers.run(type(self).__name__, write_qr, target,
                                   adapter["public_url"]):
