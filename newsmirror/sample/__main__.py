@@ -1,10 +1,14 @@
 """Mirror the bundled sample site: serve it on 127.0.0.1 and crawl it.
 
-    python -m newsmirror.sample [--out mirror] [--json articles.json]
+    python -m newsmirror.sample [--out sample-mirror] [--json FILE]
 
 Runs the real `secretchina` spider through the Scrapy engine with the
 project's settings, pointed at the local copy, and leaves the mirror in
---out to look at.
+--out to look at: a tree of its own, apart from the live crawl's `mirror`
+(its pages link to 127.0.0.1). The items go where the project's FEEDS
+put them (beside the tree, in sample-mirror-items/), or to --json; a
+rerun that finds nothing new writes no items file and leaves one there
+as it was.
 """
 from __future__ import annotations
 
@@ -20,18 +24,21 @@ from newsmirror.sample.server import SiteServer, sample_site
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default="mirror", help="mirror directory")
-    parser.add_argument("--json", default="articles.json",
-                        help="JSON feed of the crawled items")
+    parser.add_argument("--out", default="sample-mirror", help="mirror directory")
+    parser.add_argument("--json", help="JSON feed of the crawled items "
+                        "(default: the project's FEEDS, beside the mirror)")
     args = parser.parse_args(argv)
     # Outside the project directory (no scrapy.cfg) use the packaged settings.
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newsmirror.settings")
     with SiteServer(sample_site()) as server:
         settings = get_project_settings()
+        if args.json:
+            settings.set("FEEDS", {args.json: {
+                "format": "json", "overwrite": True, "store_empty": False}},
+                priority="cmdline")
         settings.setdict({
             "SECRETCHINA_BASE_URL": server.base_url,
             "MIRROR_DIR": str(Path(args.out).resolve()),
-            "FEEDS": {args.json: {"format": "json", "overwrite": True}},
             # A local copy needs no politeness delay.
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
@@ -39,8 +46,9 @@ def main(argv: list[str] | None = None) -> None:
         process = CrawlerProcess(settings)
         process.crawl("secretchina")
         process.start()
+    items = args.json or f"{Path(args.out).resolve()}-items/"
     print(f"mirror written to {Path(args.out).resolve()} "
-          f"(open {Path(args.out) / 'README.md'}); items in {args.json}")
+          f"(open {Path(args.out) / 'README.md'}); new items in {items}")
 
 
 if __name__ == "__main__":
