@@ -133,7 +133,7 @@ def _strings() -> Rule:
 SETTINGS: dict[str, Rule] = {
     "SECRETCHINA_BASE_URL": _url(("http", "https")),
     "MIRROR_DIR": _writable_dir(),
-    "MIRROR_BASE_URL": _url(("http", "https")),
+    "MIRROR_BASE_URL": _url(("http", "https"), empty=True),  # empty: no share block
     "MIRROR_TITLE": _text(),
     "MIRROR_INDEX_SIZE": _whole(1),
     "MIRROR_HOME_SIZE": _whole(1),

@@ -41,7 +41,7 @@ def problems(tmp_path, **values) -> list[str]:
 @pytest.mark.parametrize("name, value", [
     ("MIRROR_ARTICLE_WINDOW", "-1"), ("MIRROR_INDEX_SIZE", "0"),
     ("MIRROR_WORKERS", "2.5"), ("MIRROR_CATALOG_BATCH", "many"),
-    ("MIRROR_BASE_URL", "github.com/me/mirror"), ("MIRROR_BASE_URL", ""),
+    ("MIRROR_BASE_URL", "github.com/me/mirror"),
     ("SECRETCHINA_BASE_URL", "ftp://example.org"), ("CONTACT_URL", "me"),
     ("MIRROR_TITLE", " "), ("REDIS_URL", "http://127.0.0.1:6379"),
     ("MIRROR_MENU", "notjson"), ("MIRROR_MENU", '["a"]'),
@@ -59,6 +59,7 @@ def test_a_bad_value_is_one_problem_naming_it(tmp_path, name, value):
 
 @pytest.mark.parametrize("name, value", [
     ("MIRROR_ARTICLE_WINDOW", "0"), ("MIRROR_WORKERS", "0"), ("REDIS_URL", ""),
+    ("MIRROR_BASE_URL", ""),
     ("REDIS_URL", "redis://127.0.0.1:6379/0"), ("MIRROR_MENU", "{}"),
     ("MIRROR_MENU", '{"首页": "README.md", "源站": "https://example.org/"}'),
     ("ROBOTSTXT_OBEY", "False"), ("DOWNLOAD_DELAY", "0.5"),

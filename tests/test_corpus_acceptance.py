@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CRAWL_SETTINGS, ROOT, run_crawl
+from tests.gfm_checks import problems
 from tests.mirror_checks import check_page, snapshot
 
 SHARED = Path(os.environ.get("NEWSMIRROR_SHARED", ROOT.parent / "shared"))
@@ -50,6 +51,7 @@ def test_every_corpus_article_is_mirrored_clean(corpus_site, tmp_path):
     assert len(pages) == len(articles)
     for page in pages:
         check_page(page, CRAWL_SETTINGS["MIRROR_BASE_URL"], mirror)
+    assert problems(mirror) == []  # as GitHub shows the tree
 
     before = snapshot(mirror)
     again = run_crawl(base_url, mirror)

@@ -35,11 +35,13 @@ def test_crawl_writes_a_complete_mirror(first_crawl):
     assert problems(mirror) == []
 
 
-def test_some_channels_leave_no_dead_link(site_server, tmp_path):
+def test_some_channels_and_no_base_url_leave_no_dead_link(site_server, tmp_path):
     mirror = tmp_path / "mirror"
-    result = run_crawl(site_server.base_url, mirror, "-a", "channels=p1,p9")
+    result = run_crawl(site_server.base_url, mirror, "-a", "channels=p1,p9",
+                       MIRROR_BASE_URL="")
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list(mirror.glob("pages/**/*.md"))) == 3
+    assert list(mirror.rglob("*.png")) == []  # no public URL to share
     assert problems(mirror) == []
     assert "（暂无文章）" in (mirror / "indexes/secretchina/p2.md").read_text("utf-8")
 
