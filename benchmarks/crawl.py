@@ -52,8 +52,8 @@ BENCH_SETTINGS = {
     "TELNETCONSOLE_ENABLED": False,
     "LOG_LEVEL": "INFO",
 }
-STAGES = ("CleanPipeline", "TagsPipeline", "MarkdownPagePipeline",
-          "QrImagePipeline", "IndexPipeline")
+STAGES = ("CleanPipeline", "TagsPipeline", "MirrorImagesPipeline",
+          "MarkdownPagePipeline", "QrImagePipeline", "IndexPipeline")
 
 
 # The site
@@ -83,6 +83,7 @@ def generate_site(out: Path, n: int) -> None:
             f"<channel><title>{channel}</title>\n" + "\n".join(items)
             + "\n</channel></rss>\n", "utf-8")
     shutil.copy(sample / "robots.txt", out / "robots.txt")
+    shutil.copytree(sample / "_hosts", out / "_hosts")  # the pages' images
 
 
 def count_articles(site: Path) -> int:

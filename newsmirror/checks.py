@@ -144,6 +144,12 @@ SETTINGS: dict[str, Rule] = {
     "MIRROR_WORKERS": _whole(0, 64, " (0: in the crawler's thread)"),
     "MIRROR_MENU": _links(),
     "MIRROR_FOOTER": _links(),
+    "MIRROR_IMAGES": _flag(),
+    "MIRROR_IMAGES_MAX_SIDE": _whole(16),
+    "MIRROR_IMAGES_QUALITY": _whole(1, 95, " (pillow's JPEG range)"),
+    "MIRROR_IMAGES_MAX_BYTES": _whole(1024),
+    "MIRROR_IMAGES_MAX_DOWNLOAD": _whole(1),
+    "MIRROR_IMAGES_MAX_PIXELS": _whole(1),
     "REDIS_URL": _url(("redis", "rediss", "unix"), empty=True),
     "REDIS_WORKER_LEASE": _whole(1),
     "CONTACT_URL": _url(("http", "https")),
@@ -174,6 +180,7 @@ SETTINGS: dict[str, Rule] = {
     "RETRY_ENABLED": _flag(),
     "RETRY_TIMES": _whole(0),
     "REDIRECT_MAX_TIMES": _whole(0),
+    "MEDIA_ALLOW_REDIRECTS": _flag(),
     "LOGSTATS_INTERVAL": _number(0),
 }
 

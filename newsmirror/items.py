@@ -16,7 +16,8 @@ class ArticleItem:
     site: str = ""  # the SiteProfile's name
     source: str = ""
     lead_image: str = ""
-    images: list[dict] = field(default_factory=list)  # {"src", "caption"}
+    # {"src", "caption"}, and "path" in the mirror once it is stored there
+    images: list[dict] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     language: str = ""
     # Filled by the pipelines.
@@ -24,3 +25,4 @@ class ArticleItem:
     public_url: str = ""
     page_path: str = ""  # relative to MIRROR_DIR
     qr_path: str = ""  # relative to MIRROR_DIR
+    images_missing: int = 0  # images the page still links at their site

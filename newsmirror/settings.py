@@ -26,17 +26,31 @@ MIRROR_CATALOG_BATCH = 100  # articles recorded per catalog commit
 # Article requests in the scheduler at a time; the rest wait in the spider
 # as plain links, so memory does not grow with a feed's length. 0: no limit.
 MIRROR_ARTICLE_WINDOW = 200
-# Processes that clean articles and draw QR images beside the crawl, on
-# the core its reactor thread leaves free (0: in the crawler's thread).
+# Processes that clean articles, draw QR images and re-encode images beside
+# the crawl, on the core its reactor thread leaves free (0: in the
+# crawler's thread).
 MIRROR_WORKERS = 1
 # Header and footer links, {label: path in the mirror or absolute URL}.
 # Empty: home and channel indexes in the header, home in the footer.
 MIRROR_MENU = {}
 MIRROR_FOOTER = {}
 
+# Images: each image an article shows, stored in the mirror (images/) and
+# linked from its page, re-encoded as JPEG within these caps (README:
+# "Images"). False: pages link images at their sites.
+MIRROR_IMAGES = True
+MIRROR_IMAGES_MAX_SIDE = 1280  # pixels, the longest side
+MIRROR_IMAGES_QUALITY = 75  # JPEG quality, lowered for an image over the byte cap
+MIRROR_IMAGES_MAX_BYTES = 300 * 1024  # a stored image
+MIRROR_IMAGES_MAX_DOWNLOAD = 20 * 1024 * 1024  # bigger is cut off, not stored
+MIRROR_IMAGES_MAX_PIXELS = 50_000_000  # more in the original is a decompression bomb
+# An image moved by its site is still the article's.
+MEDIA_ALLOW_REDIRECTS = True
+
 ITEM_PIPELINES = {
     "newsmirror.pipelines.clean.CleanPipeline": 100,
     "newsmirror.pipelines.tags.TagsPipeline": 200,
+    "newsmirror.pipelines.images.MirrorImagesPipeline": 250,
     "newsmirror.pipelines.markdown.MarkdownPagePipeline": 300,
     "newsmirror.pipelines.qr_image.QrImagePipeline": 400,
     "newsmirror.pipelines.index.IndexPipeline": 500,

@@ -12,7 +12,9 @@ article body (div.article_right) of the site page it came from:
   leaks       ad slots, the membership appeal, the short-URL/copyright/
               mirror-ban line, hidden-span text, share widgets, raw HTML,
               links that are not the article's
-  images      every body image, in order, with its caption beside it
+  images      every body image, in order, with its caption beside it, shown
+              from the mirror's own copy (a relative link to a valid
+              JPEG within the project's caps), never from the site
   structure   headings, bold, lists, quotes, links (absolute) and embedded
               media (as links) kept as such
   metadata    title = the page's h1, date = the URL's date, tags = the set of
@@ -44,9 +46,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
 from markdown_it import MarkdownIt
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from newsmirror import settings  # noqa: E402
+from newsmirror.mirror.layout import image_path  # noqa: E402
 from newsmirror.pipelines.clean import CF_PLACEHOLDER, cf_decode  # noqa: E402
 from newsmirror.sample.server import SiteServer  # noqa: E402
 
@@ -78,6 +83,8 @@ BLOCKS = {"p", "div", "center", "section", "article", "blockquote", "li",
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 SOURCE_LINE = re.compile(r"^来源\s*[:：]\s*(?P<source>\S.*)$")
 TAG_HREF = re.compile(r"/news/gb/tag/(?P<tag>[^/?#]+)")
+# The site's image hosts, which the loopback server serves from /_hosts/.
+IMAGE_HOST = re.compile(r"https?://(img\d*\.secretchina\.com)/")
 URL_DATE = re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/")
 
 
@@ -144,7 +151,7 @@ class Reference:
     url: str
     paragraphs: list[str]
     source: str
-    images: list[tuple[str, str]]  # (src, caption)
+    images: list[tuple[str, str, str]]  # (src, caption, src as requested)
     headings: list[tuple[str, str]]
     bold: list[str]
     lists: list[tuple[str, list[str]]]
@@ -208,7 +215,8 @@ def reference(page_html: bytes, page_url: str) -> Reference:
             continue
         block = next(a for a in img.iterancestors() if a.tag in BLOCKS)
         images.append((norm_href(img.get("src"), url),
-                       norm(block.text_content()) if block is not body else ""))
+                       norm(block.text_content()) if block is not body else "",
+                       urljoin(url, img.get("src").strip())))
     headings = [(h.tag, norm(h.text_content())) for h in body.iter(*HEADINGS)
                 if norm(h.text_content())]
     bold = [t for b in body.iter("strong", "b")
@@ -278,6 +286,38 @@ def body_tokens(tokens):
     return tokens[rules[0] + 1:end] if rules else tokens
 
 
+def mirror_copies(src: str, served: str) -> set[str]:
+    """Where the mirror may keep the image at src: the path for its URL,
+    or for the URL the loopback server gave it."""
+    return {image_path(src), image_path(IMAGE_HOST.sub(
+        lambda m: f"{served}/_hosts/{m[1]}/", src))}
+
+
+def stored_image(src: str, page: Path, mirror: Path) -> tuple[str, str]:
+    """The mirror path a page's image link leads to ("" if it leaves the
+    mirror) and what is wrong with the file ("" if it is a valid image
+    within the project's caps)."""
+    if urlsplit(src).scheme or src.startswith("/"):
+        return "", "not the mirror's copy"
+    target = (page.parent / unquote(src)).resolve()
+    if not target.is_relative_to(mirror.resolve()):
+        return "", "outside the mirror"
+    relpath = target.relative_to(mirror.resolve()).as_posix()
+    if not target.is_file():
+        return relpath, "no such file"
+    if target.stat().st_size > settings.MIRROR_IMAGES_MAX_BYTES:
+        return relpath, "over the byte cap"
+    try:
+        with Image.open(target) as image:
+            image.verify()
+            size = image.size
+    except Exception as exc:  # noqa: BLE001 - any failure is a broken file
+        return relpath, f"not a valid image ({exc})"
+    if max(size) > settings.MIRROR_IMAGES_MAX_SIDE:
+        return relpath, f"{size} over the size cap"
+    return relpath, ""
+
+
 def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
     text = page.read_text("utf-8")
     result = Result(page.relative_to(mirror).as_posix())
@@ -315,14 +355,18 @@ def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
     result.failures += [f"leak: {x}" for x in leaks]
 
     s = Scorer(result)
-    imgs = [(norm_href(i.get("src", ""), ref.url, served), i)
-            for i in body.iter("img")]
-    for n, (src, caption) in enumerate(ref.images):
-        page_src, img = imgs[n] if n < len(imgs) else ("", None)
-        block = next((a for a in img.iterancestors() if a.tag in BLOCKS), body) \
-            if img is not None else body
-        s.check(page_src == src and caption in norm(block.text_content())
-                + norm(img.get("alt", "")), f"image {n + 1} or its caption missing: {src}")
+    imgs = list(body.iter("img"))
+    for n, (src, caption, requested) in enumerate(ref.images):
+        img = imgs[n] if n < len(imgs) else None
+        if img is None:
+            s.check(False, f"image {n + 1} missing: {src}")
+            continue
+        block = next((a for a in img.iterancestors() if a.tag in BLOCKS), body)
+        stored, wrong = stored_image(img.get("src", ""), page, mirror)
+        s.check(stored in mirror_copies(requested, served) and not wrong
+                and caption in norm(block.text_content()) + norm(img.get("alt", "")),
+                f"image {n + 1} ({src}) or its caption missing from the mirror: "
+                f"{img.get('src')} {wrong}")
     if len(imgs) > len(ref.images):
         s.check(False, f"{len(imgs) - len(ref.images)} images not in the body")
     result.images = s.score
@@ -397,8 +441,8 @@ def served_crawls(site: Path, tools: Path | None, mirrors: list[Path]) -> str:
             for mirror in mirrors:
                 crawl(server.base_url, mirror)
             return server.base_url
-    server = subprocess.Popen([sys.executable, tools / "serve_site.py", site],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([sys.executable, tools / "serve_site.py", site,
+                               "--assets"], stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
         if not line.startswith("serving "):

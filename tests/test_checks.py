@@ -49,7 +49,8 @@ def problems(tmp_path, **values) -> list[str]:
     ("RETRY_BACKOFF_MAX", "-1"), ("DOWNLOAD_DELAY", "soon"), ("DOWNLOAD_DELAY", "inf"),
     ("ROBOTSTXT_OBEY", "maybe"),
     ("AUTOTHROTTLE_TARGET_CONCURRENCY", "0"), ("PUBLISH_BRANCH", "../x"),
-    ("PUBLISH_TIMEOUT", "0"),
+    ("PUBLISH_TIMEOUT", "0"), ("MIRROR_IMAGES_QUALITY", "100"),
+    ("MIRROR_IMAGES_MAX_BYTES", "1e5"), ("MIRROR_IMAGES", "sometimes"),
 ])
 def test_a_bad_value_is_one_problem_naming_it(tmp_path, name, value):
     found = problems(tmp_path, **{name: value})

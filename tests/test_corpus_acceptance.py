@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from scripts.fidelity import stored_image
 from tests.conftest import CRAWL_SETTINGS, ROOT, run_crawl
 from tests.gfm_checks import problems
-from tests.mirror_checks import check_page, snapshot
+from tests.mirror_checks import check_page, md, snapshot
 
 SHARED = Path(os.environ.get("NEWSMIRROR_SHARED", ROOT.parent / "shared"))
 TOOLS = SHARED / "tools"
@@ -29,7 +30,7 @@ def corpus_site(tmp_path_factory):
     site = tmp_path_factory.mktemp("site")
     subprocess.run([sys.executable, TOOLS / "sitegen.py", site], check=True,
                    capture_output=True)
-    server = subprocess.Popen([sys.executable, TOOLS / "serve_site.py", site],
+    server = subprocess.Popen([sys.executable, TOOLS / "serve_site.py", site, "--assets"],
                               stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
@@ -49,8 +50,19 @@ def test_every_corpus_article_is_mirrored_clean(corpus_site, tmp_path):
     pages = list(mirror.glob("pages/**/*.md"))
     assert {p.stem for p in pages} == articles
     assert len(pages) == len(articles)
+    shown = set()
     for page in pages:
-        check_page(page, CRAWL_SETTINGS["MIRROR_BASE_URL"], mirror)
+        text = check_page(page, CRAWL_SETTINGS["MIRROR_BASE_URL"], mirror)
+        # Every image from the mirror's copy: a valid one, within the caps.
+        for token in md.parse(text):
+            for image in (c for c in token.children or [] if c.type == "image"):
+                if image.attrs["src"].endswith(".md.png"):
+                    continue  # the QR code
+                stored, wrong = stored_image(image.attrs["src"], page, mirror)
+                assert stored.startswith("images/") and not wrong, (page, image.attrs)
+                shown.add(stored)
+    assert {p.relative_to(mirror).as_posix() for p in mirror.glob("images/*/*")} == shown
+    assert len(shown) == len(list(site.glob("_hosts/*/**/*.*")))
     assert problems(mirror) == []  # as GitHub shows the tree
 
     before = snapshot(mirror)

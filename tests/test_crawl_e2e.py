@@ -54,7 +54,7 @@ def test_items_feed_is_utf8_json_with_every_field(first_crawl):
     assert len(items) == 6
     fields = {"id", "site", "url", "channel", "title", "published", "source", "lead_image",
               "images", "body_html", "tags", "language", "body_markdown",
-              "public_url", "page_path", "qr_path"}
+              "public_url", "page_path", "qr_path", "images_missing"}
     assert all(set(item) == fields for item in items)
 
 

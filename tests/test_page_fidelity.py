@@ -54,7 +54,12 @@ def test_every_page_renders_the_cleaned_article_text(crawls):
         for tag in ("strong", "li", "blockquote", "h2"):
             assert len(list(body.iter(tag))) >= len(list(source.iter(tag))), (tag, item["id"])
         assert {a.get("href") for a in source.iter("a")} <= {a.get("href") for a in body.iter("a")}
-        assert [i.get("src") for i in body.iter("img")] == [i["src"] for i in item["images"]]
+        # Each image from the mirror's own copy, linked relative to the page.
+        srcs = [i.get("src") for i in body.iter("img")]
+        page_dir = (mirror / item["page_path"]).parent
+        assert [(page_dir / src).resolve() for src in srcs] == [
+            (mirror / i["path"]).resolve() for i in item["images"]], item["id"]
+        assert all((mirror / i["path"]).is_file() for i in item["images"])
 
 
 def test_embeds_escapes_and_cjk_come_through(crawls):

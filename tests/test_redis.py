@@ -82,6 +82,7 @@ def build_site(root: Path) -> dict[str, str]:
     """The sample's pages under new ids, five per channel: {id: path}."""
     (root / "news/gb").mkdir(parents=True)
     shutil.copy(SAMPLE / "robots.txt", root / "robots.txt")
+    shutil.copytree(SAMPLE / "_hosts", root / "_hosts")  # the pages' images
     articles = {}
     for c in range(1, 10):
         items = []

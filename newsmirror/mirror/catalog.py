@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS article_tags (
 );
 -- Replacing an article deletes its tags by id: without this, a full scan.
 CREATE INDEX IF NOT EXISTS article_tags_by_id ON article_tags (id);
+-- Articles whose page links images at their site still (their download
+-- failed): fetched again by the next run whose feeds list them.
+CREATE TABLE IF NOT EXISTS images_missing (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS stale (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -76,8 +79,10 @@ class Catalog:
         self.conn.close()
 
     def has(self, article_id: str) -> bool:
+        """Whether the article is mirrored, with every image it shows."""
         return self.conn.execute(
-            "SELECT 1 FROM articles WHERE id = ?", (article_id,)
+            "SELECT 1 FROM articles WHERE id = ? AND id NOT IN "
+            "(SELECT id FROM images_missing)", (article_id,)
         ).fetchone() is not None
 
     def add(self, *articles: dict) -> None:
@@ -108,6 +113,10 @@ class Catalog:
                 self.conn.executemany(
                     "INSERT OR IGNORE INTO article_tags VALUES (?, ?)",
                     [(t, article["id"]) for t in article["tags"]])
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO images_missing VALUES (?)"
+                    if article.get("images_missing") else
+                    "DELETE FROM images_missing WHERE id = ?", (article["id"],))
             self.conn.executemany(
                 "INSERT OR IGNORE INTO stale VALUES (?, ?)", sorted(stale))
 

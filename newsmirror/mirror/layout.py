@@ -3,7 +3,9 @@
 A Git host lists at most 1,000 entries in a folder (GitHub), so no folder
 may grow with the mirror: pages go by site and day (a busy site publishes
 a few hundred articles a day, two files each), tag pages into 256 folders
-by a digest of the tag. A page keeps the path it was first written at (the
+by a digest of the tag, images into 256 folders by a digest of their URL
+(256,000 images, some three years of a busy site, before one folder
+passes 1,000). A page keeps the path it was first written at (the
 catalog remembers it), so links and QR codes in the wild keep working.
 """
 from __future__ import annotations
@@ -36,3 +38,10 @@ def index_path(site: str, channel: str) -> str:
 def tag_page_path(tag: str) -> str:
     shard = hashlib.sha1(tag.encode()).hexdigest()[:2]
     return f"tags/{shard}/{safe_name(tag)}.md"
+
+
+def image_path(url: str) -> str:
+    """images/<2 hex>/<sha1 of the URL>.jpg: an image shown by several
+    articles is stored once; every stored image is re-encoded as JPEG."""
+    digest = hashlib.sha1(url.encode()).hexdigest()
+    return f"images/{digest[:2]}/{digest}.jpg"

@@ -75,6 +75,7 @@ class IndexPipeline:
             "page_path": a["page_path"], "public_url": a["public_url"],
             "tags": a["tags"], "language": a["language"],
             "content_html": a["body_html"],
+            "images_missing": a["images_missing"],
         })
         if len(self.batch) >= self.batch_size:
             self.record()

@@ -1,13 +1,16 @@
 """Serve a static copy of a site on 127.0.0.1, as if it were the real host.
 
 Absolute links to the real host in HTML and XML are rewritten to the
-server's own address. Every request path is logged, so tests can count
+server's own address, and those to its image hosts to /_hosts/<host>/ on
+it, where the copy keeps their files (as shared/tools/serve_site.py
+--assets does), so nothing is fetched from the internet. Every request path is logged, so tests can count
 downloads, and `routes` can answer chosen paths with anything at all, or
 (returning None) drop the connection unanswered, as a reset would.
 """
 from __future__ import annotations
 
 import mimetypes
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -18,6 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 REAL_HOSTS = ("https://www.secretchina.com", "http://www.secretchina.com")
+IMAGE_HOSTS = re.compile(rb"https?://(img\d*\.secretchina\.com)/")
 # A route answers (status, headers, body) for a request path, or None.
 Route = Callable[[str], tuple[int, dict[str, str], bytes] | None]
 
@@ -88,6 +92,7 @@ class SiteServer(ThreadingHTTPServer):
         if parts[-1].endswith((".html", ".xml")):
             for host in REAL_HOSTS:
                 body = body.replace(host.encode(), self.base_url.encode())
+            body = IMAGE_HOSTS.sub(rb"%s/_hosts/\1/" % self.base_url.encode(), body)
             ctype = ("text/html" if parts[-1].endswith(".html")
                      else "application/xml") + "; charset=utf-8"
         return 200, {"Content-Type": ctype}, body
