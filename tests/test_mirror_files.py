@@ -48,6 +48,16 @@ def test_write_atomic_replaces_and_reports_changes(tmp_path):
     assert os.listdir(target.parent) == ["page.md"]
 
 
+def test_write_atomic_gives_files_the_mode_open_gives(tmp_path):
+    # Not mkstemp's 0600: a web server or another user reads the tree.
+    (tmp_path / "by_open.md").write_text("x")
+    (tmp_path / "replaced.md").write_text("x")
+    assert write_atomic(tmp_path / "replaced.md", "y")
+    assert write_atomic(tmp_path / "new.md", "x")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes["new.md"] == modes["replaced.md"] == modes["by_open.md"]
+
+
 def test_write_atomic_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatch):
     target = tmp_path / "page.md"
     target.write_text("old")

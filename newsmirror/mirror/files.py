@@ -17,6 +17,12 @@ _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$
                        r"(\..*)?$", re.I)
 MAX_NAME_BYTES = 120
 TEMP_SUFFIX = ".tmp"
+# mkstemp makes its files 0600, which the rename would keep: a published
+# file gets the mode open() gives, 0666 less the umask (read by a web
+# server, by other users of the machine).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
 
 
 class UnsafePath(ValueError):
@@ -71,6 +77,7 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     try:
         # Held until the rename: an unlocked temp file is a killed writer's.
         fcntl.flock(fd, fcntl.LOCK_EX)
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
