@@ -6,11 +6,11 @@ an explicit USER_AGENT (project or command line) still wins over this one.
 """
 from __future__ import annotations
 
-from importlib.metadata import version
+import newsmirror
 
 
 class ContactUserAgent:
     def update_settings(self, settings) -> None:
         settings.set("USER_AGENT", f"{settings['BOT_NAME']}/"
-                     f"{version('newsmirror')} (+{settings['CONTACT_URL']})",
+                     f"{newsmirror.__version__} (+{settings['CONTACT_URL']})",
                      priority="addon")
