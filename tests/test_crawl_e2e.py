@@ -1,5 +1,6 @@
 """A whole crawl through the Scrapy engine against the sample site on loopback."""
 import json
+import shutil
 
 import pytest
 
@@ -31,7 +32,8 @@ def test_crawl_writes_a_complete_mirror(first_crawl):
         assert [index.count(f"](../../{p})") for p in paths.values()] == [1] * len(paths)
     home = (mirror / "README.md").read_text("utf-8")
     assert all(f"]({p})" in home for p in ALL_PAGES)
-    assert "mirror summary: 6 pages written, 0 skipped as already mirrored" in result.stderr
+    assert ("mirror summary: 6 articles mirrored (6 pages new or changed), 0 skipped as "
+            "already mirrored") in result.stderr
     assert problems(mirror) == []
 
 
@@ -68,7 +70,8 @@ def test_second_crawl_downloads_no_article_and_changes_no_file(first_crawl, site
     assert sorted(p for p in site_server.requests if p.endswith(".xml")) == [
         f"/news/gb/p{i}.xml" for i in range(1, 10)]
     assert snapshot(mirror) == before
-    assert "0 pages written, 6 skipped as already mirrored" in result.stderr
+    assert "0 articles mirrored (0 pages new or changed), 6 skipped as already mirrored" \
+        in result.stderr
 
 
 def test_a_window_of_one_article_request_still_mirrors_every_article(site_server, tmp_path):
@@ -79,3 +82,14 @@ def test_a_window_of_one_article_request_still_mirrors_every_article(site_server
     assert pages == ALL_PAGES
     assert sorted(p for p in site_server.requests if p.endswith(".html")) == sorted(
         set(p for p in site_server.requests if p.endswith(".html")))
+
+
+def test_summary_counts_what_was_mirrored_after_the_catalog_is_deleted(first_crawl, site_server):
+    # README, Troubleshooting: delete MIRROR_DIR/.newsmirror/ to fetch everything again.
+    mirror, _, _ = first_crawl
+    shutil.rmtree(mirror / ".newsmirror")
+    result = run_crawl(site_server.base_url, mirror)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Fetched and recorded again; the pages on disk were already these bytes.
+    assert "mirror summary: 6 articles mirrored (0 pages new or changed), 0 skipped" \
+        in result.stderr

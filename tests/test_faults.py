@@ -220,7 +220,8 @@ def test_gone_article_is_counted_skipped_and_mirrored_when_back(faulty_crawls):
     assert "article gone (HTTP 404), skipped until it is back: " in first.stderr
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert [p for p in rerun_requests if p.endswith(".html")] == [A5]
-    assert "1 pages written, 5 skipped as already mirrored" in rerun.stderr
+    assert "1 articles mirrored (1 pages new or changed), 5 skipped as already mirrored" \
+        in rerun.stderr
     # After the rerun the mirror is the fault-free one, list pages included.
     assert mirrored_files(tmp / "mirror") == mirrored_files(tmp / "clean")
     for page in (tmp / "mirror").glob("pages/**/*.md"):

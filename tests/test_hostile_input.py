@@ -340,7 +340,7 @@ EXPECTED = {  # stats key -> count, and the log line that says so
     "dropped/truncated": (1, "article dropped (truncated)"),
     "bad_date/invalid": (1, "invalid meta date, not used"),
     "bad_date/future": (1, "meta date 2999-01-01T00:00:00+00:00 is in the future"),
-    "pages_written": (len(GOOD), "mirror summary: 5 pages written"),
+    "pages_written": (len(GOOD), "mirror summary: 5 articles mirrored (5 pages new or changed)"),
 }
 BAD_TAGS = {"script", "iframe", "object", "embed", "svg", "form", "input",
             "style", "base", "meta", "link"}

@@ -209,7 +209,7 @@ def workers(tmp_path, site, redis_url):
         group.stop_all()
 
 
-def pages_written(log: str) -> int:
+def articles_mirrored(log: str) -> int:
     line = next(x for x in log.splitlines() if "mirror summary:" in x)
     return int(line.split("mirror summary: ")[1].split()[0])
 
@@ -257,7 +257,7 @@ def test_three_workers_share_the_crawl_and_fetch_each_article_once(
     gate.open()
     logs = [p.finish() for p in procs]
 
-    written = [pages_written(log) for log in logs]
+    written = [articles_mirrored(log) for log in logs]
     assert sum(written) == len(articles) and min(written) >= 2, written
     assert article_requests(server) == Counter(dict.fromkeys(articles.values(), 1))
     feeds = Counter(p for p in server.requests if p.endswith(".xml"))
@@ -272,7 +272,8 @@ def test_three_workers_share_the_crawl_and_fetch_each_article_once(
     assert again.returncode == 0, again.stderr[-3000:]
     assert sorted(server.requests) == sorted(
         ["/robots.txt"] + [f"/news/gb/p{c}.xml" for c in range(1, 10)])
-    assert f"0 pages written, {len(articles)} skipped as already mirrored" in again.stderr
+    assert (f"0 articles mirrored (0 pages new or changed), {len(articles)} skipped "
+            "as already mirrored") in again.stderr
     assert snapshot(workers.mirror) == before
 
 
@@ -295,7 +296,7 @@ def test_a_killed_workers_requests_are_finished_by_another(site, workers, redis_
     log = survivor.finish()
 
     assert "back in the queue" in log
-    assert pages_written(log) == len(articles)
+    assert articles_mirrored(log) == len(articles)
     # Only the two requests the killed worker had sent were sent again.
     fetched = article_requests(server)
     assert set(fetched) == set(articles.values())
@@ -314,14 +315,14 @@ def test_a_stopped_worker_finishes_what_it_holds_and_the_next_resumes(
     first.wait_for_line("shutting down gracefully")
     gate.open()
     log = first.finish()
-    assert pages_written(log) == 2  # the two requests it had in flight
+    assert articles_mirrored(log) == 2  # the two requests it had in flight
     assert {p.stem for p in workers.mirror.glob("pages/**/*.md")} == {
         Path(p).stem for p in in_flight}
     r = redis.Redis.from_url(redis_url)
     assert r.keys("secretchina:held:*") == [] and r.zcard("secretchina:requests") > 0
 
     log = workers.start().finish()
-    assert pages_written(log) == len(articles) - 2
+    assert articles_mirrored(log) == len(articles) - 2
     assert article_requests(server) == Counter(dict.fromkeys(articles.values(), 1))
     check_mirror(workers.mirror, articles)
     assert r.keys("secretchina:*") == []

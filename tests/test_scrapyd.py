@@ -193,7 +193,7 @@ def test_deploy_and_run_on_scrapyd(scrapyd, site_server, tmp_path):
         log = job_log(scrapyd, job)
         assert "Spider closed (finished)" in log, log[-3000:]
         assert "] ERROR:" not in log, log[-3000:]
-        assert f"mirror summary: {pages} pages written" in log, log[-3000:]
+        assert f"mirror summary: {pages} articles mirrored ({pages} pages new" in log, log[-3000:]
 
     # channels=p1,p9: only those feeds were read and mirrored.
     assert sorted(p for p in site_server.requests if p.endswith(".xml")) == [

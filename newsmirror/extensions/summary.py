@@ -16,8 +16,11 @@ def summary_line(stats: dict) -> str:
     failed = sum(v for k, v in stats.items()
                  if k.startswith(("newsmirror/failed/", "newsmirror/gone/")))
     dropped_text = ", ".join(f"{k} {v}" for k, v in dropped.items()) or "none"
-    return (f"mirror summary: {stats.get('newsmirror/pages_written', 0)} pages "
-            f"written, {stats.get('newsmirror/skipped/already_mirrored', 0)} "
+    # Mirrored: through every pipeline, in the catalog. A page already on
+    # disk byte for byte (the catalog was deleted) is mirrored, not written.
+    return (f"mirror summary: {stats.get('item_scraped_count', 0)} articles "
+            f"mirrored ({stats.get('newsmirror/pages_written', 0)} pages new or "
+            f"changed), {stats.get('newsmirror/skipped/already_mirrored', 0)} "
             f"skipped as already mirrored, dropped: {dropped_text}, "
             f"{failed} downloads failed{publish_text(stats)}")
 
