@@ -128,9 +128,16 @@ FEED_EXPORT_ENCODING = "utf-8"
 # Each run's items as UTF-8 JSON beside the mirror, not in the published
 # tree: MIRROR_DIR-items/secretchina-<UTC time>.json, no file for a run
 # with no new article. The time has microseconds (batch_time) as several
-# processes may crawl into one mirror. -o/-O or -s FEEDS=<json> replace this.
+# processes may crawl into one mirror. -o/-O or -s FEEDS=<json> replace this
+# (newsmirror.commands.crawl makes -o/-O do so).
 FEEDS = {
     "%(mirror_dir)s-items/%(name)s-%(batch_time)s.json": {
         "format": "json", "encoding": "utf-8", "store_empty": False,
     },
+}
+# A local feed is written to a hidden temp file and renamed when complete:
+# a stopped crawl leaves no half-written JSON (newsmirror/feeds/storage.py).
+FEED_STORAGES = {
+    "": "newsmirror.feeds.storage.AtomicFileFeedStorage",
+    "file": "newsmirror.feeds.storage.AtomicFileFeedStorage",
 }

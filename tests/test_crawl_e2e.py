@@ -18,6 +18,8 @@ def first_crawl(site_server, tmp_path):
     mirror = tmp_path / "mirror"
     result = run_crawl(site_server.base_url, mirror, "-O", str(tmp_path / "items.json"))
     assert result.returncode == 0, result.stderr[-3000:]
+    # -O replaces the default feed beside the mirror (README).
+    assert not (tmp_path / "mirror-items").exists()
     return mirror, result, tmp_path / "items.json"
 
 

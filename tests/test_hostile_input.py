@@ -452,8 +452,8 @@ def test_hostile_site_requests_stay_on_site_and_bounded(hostile_crawl):
 def test_hostile_site_publishes_only_whole_safe_pages_inside_the_mirror(hostile_crawl):
     tmp, _, _, _ = hostile_crawl
     mirror = tmp / "mirror"
-    # mirror-items/: the default FEEDS, beside the mirror by design.
-    assert sorted(p.name for p in tmp.iterdir()) == ["items.json", "mirror", "mirror-items"]
+    # -O items.json replaces the default feed (mirror-items/ beside the mirror).
+    assert sorted(p.name for p in tmp.iterdir()) == ["items.json", "mirror"]
     files = [p for p in mirror.glob("pages/**/*") if p.is_file()]
     assert sorted(p.name for p in files) == sorted(
         f"{i}.md{png}" for i in GOOD for png in ("", ".png"))

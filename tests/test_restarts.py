@@ -7,6 +7,8 @@ Each kill waits for an observable event: a request reaching the test
 server (held there by a gate, so the crawl cannot finish first) or files
 appearing in the mirror.
 """
+import json
+import signal
 import subprocess
 import threading
 import time
@@ -121,3 +123,37 @@ def test_a_second_run_with_the_same_jobdir_reads_the_feeds(site, tmp_path):
     assert sorted(p for p in site.requests if p.endswith(".xml")) == [
         f"/news/gb/p{i}.xml" for i in range(1, 10)]
     assert not (job / "requests.seen").exists()
+
+
+def test_ctrl_c_twice_leaves_no_half_written_items_feed(site, tmp_path):
+    mirror, items = tmp_path / "mirror", tmp_path / "mirror-items"
+    gate = Gate(site, LAST)
+    log_path = tmp_path / "stopped.log"
+    cmd, env = crawl_command(site.base_url, mirror)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        # Items are in the feed (pages written, after the feed exporter
+        # saw them) and the last article is held: the feed is open.
+        wait_for(lambda: gate.reached.is_set() and pages(mirror, ".md.png") >= 5, proc)
+        proc.send_signal(signal.SIGINT)
+        wait_for(lambda: "shutting down gracefully" in log_path.read_text(), proc)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+        assert "forcing unclean shutdown" in log_path.read_text()
+    finally:
+        proc.kill()
+        proc.wait()
+        gate.release.set()
+        del site.routes[LAST]
+    assert list(items.glob("*.json")) == []
+    assert len(list(items.glob(".*.tmp"))) == 1  # unfinished, hidden
+    # The next crawl removes it and writes its own feed whole.
+    again = run_crawl(site.base_url, mirror)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "removed 1 unfinished feed files" in again.stderr
+    [feed] = items.glob("*.json")
+    # Every article: the stopped crawl had recorded none in the catalog
+    # (MIRROR_CATALOG_BATCH), so all are mirrored again.
+    assert len(json.loads(feed.read_text("utf-8"))) == 6
+    assert list(items.glob(".*")) == []

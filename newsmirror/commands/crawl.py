@@ -11,6 +11,7 @@ import logging
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES
 
 from newsmirror import checks
 from newsmirror.extensions.summary import every_feed_failed
@@ -24,6 +25,11 @@ FAILED = 1
 
 class Command(ScrapyCrawlCommand):
     def process_options(self, args, opts) -> None:
+        # -o/-O replace the project's default feed (Scrapy would merge it
+        # in); a FEEDS given with -s is merged, as Scrapy documents.
+        if (opts.output or opts.overwrite_output) \
+                and self.settings.getpriority("FEEDS") <= SETTINGS_PRIORITIES["project"]:
+            self.settings.set("FEEDS", {}, priority="project")
         try:
             super().process_options(args, opts)
         except UsageError as e:

@@ -57,12 +57,41 @@ def safe_name(text: str) -> str:
     return name
 
 
-def write_atomic(path: Path, data: bytes | str) -> bool:
-    """Write via a temp file and rename; return False if unchanged.
-
-    The rename makes a killed process leave the old file or the new one,
-    never a part; no fsync, as a lost page is simply fetched again.
+class AtomicFile:
+    """A temp file beside `path` that replaces it on commit(), so a killed
+    process leaves the old file or the new one, never a part; no fsync, as
+    a lost page is simply fetched again. Locked until the rename through a
+    descriptor of its own (the writer's may be closed first: a gzip feed
+    writes its end on close): an unlocked temp file is a killed writer's.
     """
+
+    def __init__(self, path: Path, suffix: str = TEMP_SUFFIX):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.temp = tempfile.mkstemp(prefix=f".{self.path.name}.",
+                                         suffix=suffix, dir=self.path.parent)
+        self._lock = os.open(self.temp, os.O_RDONLY)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        os.fchmod(fd, FILE_MODE)
+        self.file = os.fdopen(fd, "wb")
+
+    def commit(self) -> None:
+        try:
+            self.file.close()
+            os.replace(self.temp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        os.close(self._lock)
+
+    def discard(self) -> None:
+        self.file.close()
+        Path(self.temp).unlink(missing_ok=True)
+        os.close(self._lock)
+
+
+def write_atomic(path: Path, data: bytes | str) -> bool:
+    """Write via a temp file and rename; return False if unchanged."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     path = Path(path)
@@ -71,28 +100,21 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
             return False
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX,
-                               dir=path.parent)
+    atomic = AtomicFile(path)
     try:
-        # Held until the rename: an unlocked temp file is a killed writer's.
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.replace(tmp, path)
+        atomic.file.write(data)
     except BaseException:
-        os.unlink(tmp)
+        atomic.discard()
         raise
+    atomic.commit()
     return True
 
 
-def remove_stale_temp_files(root: Path) -> int:
+def remove_stale_temp_files(root: Path, pattern: str = f"**/.*{TEMP_SUFFIX}") -> int:
     """Delete the temp files of writers that died (SIGKILL, power loss)
     before their rename; those of live writers are locked and stay."""
     removed = 0
-    for tmp in Path(root).rglob(f".*{TEMP_SUFFIX}"):
+    for tmp in Path(root).glob(pattern):
         try:
             fd = os.open(tmp, os.O_RDONLY)
         except FileNotFoundError:

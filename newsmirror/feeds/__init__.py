@@ -1,0 +1,1 @@
+"""Feed storages (FEED_STORAGES): where Scrapy's items feeds are written."""
