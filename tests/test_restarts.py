@@ -1,7 +1,8 @@
 """A crawl killed with SIGKILL at any moment, then restarted (with JOBDIR
 and without), ends with the complete mirror: the very files of a crawl that
 was never killed, so no partial or empty page or image, no duplicate index
-entry, no article missing.
+entry, no article missing. A crawl stopped with Ctrl-C twice leaves no
+half-written items feed; a second crawl on a tree being crawled refuses.
 
 Each kill waits for an observable event: a request reaching the test
 server (held there by a gate, so the crawl cannot finish first) or files
@@ -157,3 +158,32 @@ def test_ctrl_c_twice_leaves_no_half_written_items_feed(site, tmp_path):
     # (MIRROR_CATALOG_BATCH), so all are mirrored again.
     assert len(json.loads(feed.read_text("utf-8"))) == 6
     assert list(items.glob(".*")) == []
+
+
+def test_a_second_crawl_on_the_same_tree_refuses_to_start(site, tmp_path):
+    mirror = tmp_path / "mirror"
+    site.requests.clear()
+    gate = Gate(site, LAST)
+    log = (tmp_path / "first.log").open("w")
+    # One request at a time: the first crawl sends nothing while held.
+    cmd, env = crawl_command(site.base_url, mirror, CONCURRENT_REQUESTS=1)
+    first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        wait_for(gate.reached.is_set, first)
+        sent = len(site.requests)
+        second = run_crawl(site.base_url, mirror, timeout=60)
+        assert len(site.requests) == sent  # the second sent nothing
+        gate.release.set()
+        assert first.wait(60) == 0
+    finally:
+        first.kill()
+        first.wait()
+        log.close()
+        gate.release.set()
+        del site.routes[LAST]
+    assert second.returncode == 1
+    assert f"another crawl is writing to {mirror} (it holds .newsmirror/crawl.lock); " \
+           "the crawl did not start" in second.stderr
+    assert "Traceback" not in second.stderr
+    articles = [p for p in site.requests if p.endswith(".html")]
+    assert len(articles) == 6 == len(set(articles))

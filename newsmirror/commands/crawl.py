@@ -1,5 +1,7 @@
 """`scrapy crawl`, checking every setting and spider argument before the
-crawl starts (newsmirror.checks), and failing when every feed failed.
+crawl starts (newsmirror.checks), refusing to start while another crawl
+writes the same tree (newsmirror.mirror.lock), and failing when every
+feed failed.
 
 scrapyd runs each job through this command too (scrapyd.runner calls
 Scrapy's cmdline with the project's settings), so its jobs get the same
@@ -8,6 +10,8 @@ checks and exit status.
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
@@ -15,6 +19,8 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 from newsmirror import checks
 from newsmirror.extensions.summary import every_feed_failed
+from newsmirror.mirror.layout import CRAWL_LOCK
+from newsmirror.mirror.lock import take_crawl_lock
 
 logger = logging.getLogger(__name__)
 
@@ -42,18 +48,30 @@ class Command(ScrapyCrawlCommand):
 
     def run(self, args, opts) -> None:
         loader = self.crawler_process.spider_loader
-        if len(args) == 1 and args[0] in loader.list():
-            spidercls = loader.load(args[0])
-            for warning in checks.near_misses(self.settings, opts.spargs):
-                logger.warning(warning)
-            problems = (checks.setting_problems(self.settings)
-                        + checks.argument_problems(spidercls, opts.spargs))
-            for problem in problems:
-                logger.error("%s; the crawl did not start", problem)
-            if problems:
-                self.exitcode = BAD_SETTING
-                return
-        super().run(args, opts)
+        if len(args) != 1 or args[0] not in loader.list():
+            super().run(args, opts)  # Scrapy's usage errors
+            return
+        for warning in checks.near_misses(self.settings, opts.spargs):
+            logger.warning(warning)
+        problems = (checks.setting_problems(self.settings)
+                    + checks.argument_problems(loader.load(args[0]), opts.spargs))
+        for problem in problems:
+            logger.error("%s; the crawl did not start", problem)
+        if problems:
+            self.exitcode = BAD_SETTING
+            return
+        mirror_dir = Path(self.settings["MIRROR_DIR"])
+        lock = take_crawl_lock(mirror_dir, shared=bool(self.settings.get("REDIS_URL")))
+        if lock is None:
+            logger.error("another crawl is writing to %s (it holds %s); the crawl "
+                         "did not start. Several processes share one crawl "
+                         "through REDIS_URL.", mirror_dir, CRAWL_LOCK)
+            self.exitcode = FAILED
+            return
+        try:
+            super().run(args, opts)
+        finally:
+            os.close(lock)
         if self.exitcode == 0 and every_feed_failed(self.crawler.stats.get_stats()):
             self.exitcode = FAILED
 

@@ -16,6 +16,8 @@ from newsmirror.mirror.files import safe_name
 
 HOME = "README.md"
 FEED = "feed.json"
+# Held by every crawl writing the tree (newsmirror/mirror/lock.py).
+CRAWL_LOCK = ".newsmirror/crawl.lock"
 # What is published to the Git hosts; the rest of MIRROR_DIR (the catalog
 # in .newsmirror/, temp files) stays where it is.
 PUBLISHED_FILES = (HOME, FEED)
