@@ -65,7 +65,7 @@ REDIS_WORKER_LEASE = 60  # seconds a silent worker keeps its requests
 ADDONS = {
     "newsmirror.distributed.addon.Distributed": 0,
     "newsmirror.addons.user_agent.ContactUserAgent": 0,
-    "newsmirror.addons.jobdir.RunOnlyDupeFilter": 0,
+    "newsmirror.addons.jobdir.ResumableJobdir": 0,
     "newsmirror.addons.publish.PublishSettings": 0,
 }
 

@@ -9,6 +9,7 @@ server (held there by a gate, so the crawl cannot finish first) or files
 appearing in the mirror.
 """
 import json
+import re
 import signal
 import subprocess
 import threading
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from newsmirror.sample.server import SiteServer, sample_site
-from tests.conftest import ROOT, crawl_command, run_crawl
+from tests.conftest import ROOT, SAMPLE, crawl_command, run_crawl
 from tests.mirror_checks import mirrored_files
 
 pytestmark = pytest.mark.e2e
@@ -187,3 +188,42 @@ def test_a_second_crawl_on_the_same_tree_refuses_to_start(site, tmp_path):
     assert "Traceback" not in second.stderr
     articles = [p for p in site.requests if p.endswith(".html")]
     assert len(articles) == 6 == len(set(articles))
+
+
+def test_a_crawl_stopped_with_ctrl_c_resumes_with_jobdir_fetching_each_article_once(
+        site, never_killed, tmp_path):
+    site.requests.clear()
+    mirror, log_path = tmp_path / "mirror", tmp_path / "stopped.log"
+    # One request at a time, the first article held: the others wait in
+    # the queue when Ctrl-C comes.
+    settings = {"JOBDIR": tmp_path / "job", "CONCURRENT_REQUESTS": 1}
+    paths = ["/" + p.relative_to(SAMPLE).as_posix() for p in SAMPLE.rglob("*.html")]
+    reached, release = threading.Event(), threading.Event()
+
+    def hold_the_first(path):
+        if not reached.is_set():
+            reached.set()
+            release.wait(60)
+        return site.static(path)
+    site.routes.update(dict.fromkeys(paths, hold_the_first))
+    cmd, env = crawl_command(site.base_url, mirror, **settings)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        wait_for(reached.is_set, proc)
+        proc.send_signal(signal.SIGINT)
+        wait_for(lambda: "shutting down gracefully" in log_path.read_text(), proc)
+        release.set()
+        assert proc.wait(60) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        release.set()
+        for path in paths:
+            del site.routes[path]
+    resumed = run_crawl(site.base_url, mirror, **settings)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert re.search(r"Resuming crawl \(([2-9]|\d\d+) requests scheduled\)", resumed.stderr)
+    articles = [p for p in site.requests if p.endswith(".html")]
+    assert sorted(articles) == sorted(set(articles)) and len(articles) == 6, articles
+    assert mirrored_files(mirror) == never_killed

@@ -7,7 +7,7 @@ is a subclass naming its SiteProfile (newsmirror/sites/<source>.py).
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -68,6 +68,9 @@ class FeedArticleSpider(scrapy.Spider):
         spider.window = settings.getint("MIRROR_ARTICLE_WINDOW")
         spider.waiting = deque()  # (link, channel, feed title, feed date)
         spider.admitted = 0
+        # URL -> requests this run admitted that are still in the window:
+        # not the resumed queue's (JOBDIR), nor a retry of one that left.
+        spider.in_window = Counter()
         crawler.signals.connect(spider.article_left,
                                 signal=signals.request_left_downloader)
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
@@ -141,21 +144,34 @@ class FeedArticleSpider(scrapy.Spider):
     def admit(self):
         while self.waiting and (not self.window or self.admitted < self.window):
             link, channel, feed_title, feed_date = self.waiting.popleft()
-            self.admitted += 1
-            yield scrapy.Request(
+            request = scrapy.Request(
                 link, callback=self.parse_article, errback=self.failed,
                 cb_kwargs={"channel": channel, "feed_title": feed_title,
                            "feed_date": feed_date})
+            if self.window:
+                self.admitted += 1
+                self.in_window[request.url] += 1
+            yield request
+
+    def leave_window(self, request) -> bool:
+        """Free the request's place in the window, if it holds one."""
+        if not self.in_window[request.url]:
+            return False
+        self.in_window[request.url] -= 1
+        if not self.in_window[request.url]:
+            del self.in_window[request.url]
+        self.admitted -= 1
+        return True
 
     def article_left(self, request, spider):
-        if request.callback == self.parse_article and self.window:
-            self.admitted -= 1
+        if self.window and self.leave_window(request):
             for next_request in self.admit():
                 self.crawler.engine.crawl(next_request)
 
     def idle(self, spider):
         if self.waiting:
             self.admitted = 0  # idle: none is in flight
+            self.in_window.clear()
             for next_request in self.admit():
                 self.crawler.engine.crawl(next_request)
             raise DontCloseSpider
@@ -210,6 +226,12 @@ class FeedArticleSpider(scrapy.Spider):
                               "requested), not fetched: %s",
                               " -> ".join([*request.meta["redirect_urls"], request.url]))
             self.count("failed/redirect_loop")
+        # Or an article already requested: from another feed, or still in
+        # the resumed JOBDIR queue. Its place goes to the next admitted
+        # when a request leaves the downloader (admitting here, inside the
+        # engine's crawl(), would recurse once per dropped article).
+        else:
+            self.leave_window(request)
 
     # Articles
 
