@@ -181,13 +181,21 @@ def test_deploy_and_run_on_scrapyd(scrapyd, site_server, tmp_path):
                         ("channels", "p1,p9"))
         all_mirror = tmp_path / "all/mirror"
         every = schedule(scrapyd, all_site, all_mirror)
+        # The project's crawl command runs scrapyd's jobs: a bad setting
+        # stops the job at once, one line in its log.
+        bad = schedule(scrapyd, site_server, tmp_path / "bad/mirror",
+                       ("setting", "MIRROR_ARTICLE_WINDOW=-1"))
 
         def finished():
             jobs = scrapyd.get("listjobs.json", project="newsmirror")
             done = {job["id"] for job in jobs["finished"]}
-            return {some, every} <= done
+            return {some, every, bad} <= done
 
-        scrapyd.poll(finished, "both jobs finished")
+        scrapyd.poll(finished, "all jobs finished")
+
+    log = job_log(scrapyd, bad)
+    assert "ERROR: bad setting MIRROR_ARTICLE_WINDOW='-1': allowed: " in log, log[-3000:]
+    assert "Spider opened" not in log and "Traceback" not in log, log[-3000:]
 
     for job, pages in ((some, 3), (every, 6)):
         log = job_log(scrapyd, job)
