@@ -30,10 +30,10 @@ def test_a_crawl_publishes_its_tree_to_every_remote_once(site_server, tmp_path):
                           PUBLISH_TO=remotes)
         assert first.returncode == 0, first.stderr[-3000:]
         assert "published: commit " in first.stderr
-        assert "2 of 2 remotes up to date, repository " in first.stderr
+        assert "pushed to 2, 2 of 2 remotes up to date, repository " in first.stderr
         whole = run_crawl(site_server.base_url, mirror, PUBLISH_TO=remotes)
         again = run_crawl(site_server.base_url, mirror, PUBLISH_TO=remotes)
-    assert "published: nothing new, 2 of 2 remotes up to date" in again.stderr
+    assert "published: nothing new, pushed to 0, 2 of 2 remotes up to date" in again.stderr
     for remote in (root / "a.git", by_path):
         assert files_on(remote, BRANCH) == tree(mirror)
         assert subjects(remote, BRANCH) == ["3 new articles: p4 1, p5 1, p9 1",
@@ -54,6 +54,6 @@ def test_a_crawl_whose_push_fails_ends_normally_and_the_next_delivers(
     assert f"push failed to {url} (1 commits pending)" in down.stderr
     with daemon.start():
         back = run_crawl(site_server.base_url, mirror, PUBLISH_TO=url)
-    assert "published: nothing new, 1 of 1 remotes up to date" in back.stderr
+    assert "published: nothing new, pushed to 1, 1 of 1 remotes up to date" in back.stderr
     assert files_on(root / "a.git", BRANCH) == tree(mirror)
     assert subjects(root / "a.git", BRANCH) == ["6 new articles: p1 2, p2 1, p4 1, p5 1, p9 1"]

@@ -55,6 +55,7 @@ class Publish:
             stats.set_value("publish/skipped_too_large", len(outcome.skipped_large))
         stats.set_value("publish/remotes_ok", len(outcome.remotes) - len(outcome.failed))
         stats.set_value("publish/remotes_failed", len(outcome.failed))
+        stats.set_value("publish/remotes_pushed", sum(bool(r.pushed) for r in outcome.remotes))
         stats.set_value("publish/commits_pushed", sum(r.pushed for r in outcome.remotes))
         if outcome.failed:
             stats.set_value("publish/push_failed", ", ".join(r.url for r in outcome.failed))

@@ -34,6 +34,7 @@ def publish_text(stats: dict) -> str:
     ok, failed = stats["publish/remotes_ok"], stats["publish/remotes_failed"]
     commit = stats.get("publish/commit")
     text = (f"; published: {f'commit {commit}' if commit else 'nothing new'}, "
+            f"pushed to {stats.get('publish/remotes_pushed', 0)}, "
             f"{ok} of {ok + failed} remotes up to date")
     if failed:
         text += (f", push failed to {stats['publish/push_failed']} "

@@ -36,7 +36,8 @@ class GitError(Exception):
 
     def __init__(self, args: list[str], status: int | None, output: str):
         self.status = status
-        self.output = mask(output.strip())
+        # One line, for the log: git's messages run over several.
+        self.output = mask(" / ".join(filter(None, map(str.strip, output.splitlines()))))
         what = "timed out" if status is None else f"exited {status}"
         super().__init__(f"git {mask(' '.join(args))} {what}: {self.output}")
 
@@ -78,7 +79,10 @@ class Repo:
             timeout: float | None = None, check: bool = True
             ) -> subprocess.CompletedProcess:
         cmd = ["git", f"--git-dir={self.git_dir}", f"--work-tree={self.path}",
-               "-c", "core.quotepath=false", *args]
+               "-c", "core.quotepath=false",
+               # gc in the foreground, under the publish lock, not racing
+               # the next run in the background.
+               "-c", "gc.autoDetach=false", *args]
         # In a session of its own: no terminal for ssh to prompt on, and a
         # timeout ends its helpers too (git-remote-http, ssh), which hold
         # its output pipes.
