@@ -140,6 +140,7 @@ SETTINGS: dict[str, Rule] = {
     "MIRROR_FEED_SIZE": _whole(1),
     "MIRROR_INDEX_EVERY": _whole(1),
     "MIRROR_CATALOG_BATCH": _whole(1),
+    "MIRROR_KEEP_PER_CHANNEL": _whole(0, note=" (0: keep all)"),
     "MIRROR_ARTICLE_WINDOW": _whole(0, note=" (0: no limit)"),
     "MIRROR_WORKERS": _whole(0, 64, " (0: in the crawler's thread)"),
     "MIRROR_MENU": _links(),

@@ -23,6 +23,9 @@ MIRROR_HOME_SIZE = 50  # newest articles on the home page
 MIRROR_FEED_SIZE = 50  # newest articles in feed.json
 MIRROR_INDEX_EVERY = 100  # rebuild list pages after this many new articles
 MIRROR_CATALOG_BATCH = 100  # articles recorded per catalog commit
+# Keep only the newest N pages per channel in the tree (0: keep all). Opt
+# in: a removed page's share links and QR codes stop working.
+MIRROR_KEEP_PER_CHANNEL = 0
 # Article requests in the scheduler at a time; the rest wait in the spider
 # as plain links, so memory does not grow with a feed's length. 0: no limit.
 MIRROR_ARTICLE_WINDOW = 200

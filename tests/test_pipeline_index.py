@@ -128,3 +128,26 @@ def test_a_run_with_no_article_writes_the_home_page_and_empty_indexes(crawler, m
     home = (mirror_dir / "README.md").read_text("utf-8")
     assert "[中国](indexes/secretchina/p1.md)（0）" in home and "（暂无文章）" in home
     assert problems(mirror_dir) == []
+
+
+def test_keep_per_channel_removes_older_pages_from_the_tree_and_the_lists(
+        make_crawler, mirror_dir):
+    items = [article(n, day=n) for n in range(1, 5)] + [article(9, "p2", day=1)]
+    for it in items:
+        for relpath in (it.page_path, it.qr_path):
+            (mirror_dir / relpath).parent.mkdir(parents=True, exist_ok=True)
+            (mirror_dir / relpath).write_text("page")
+    crawler = make_crawler(MIRROR_KEEP_PER_CHANNEL=2)
+    run(crawler, *items)
+    assert sorted(p.name for p in mirror_dir.glob("pages/**/*.md*")) == [
+        "3.md", "3.md.png", "4.md", "4.md.png", "9.md", "9.md.png"]
+    index = (mirror_dir / "indexes/secretchina/p1.md").read_text("utf-8")
+    assert "文章 4" in index and "文章 3" in index and "文章 2" not in index
+    for path in ("README.md", tag_page_path("暴雨"), "feed.json"):
+        text = (mirror_dir / path).read_text("utf-8")
+        assert "文章 1" not in text and "文章 2" not in text and "文章 9" in text
+    assert crawler.stats.get_value("newsmirror/retired") == 2
+    catalog = Catalog(mirror_dir)
+    assert catalog.has("1")  # known: not fetched again
+    run(make_crawler(MIRROR_KEEP_PER_CHANNEL=2), article(5, day=5))
+    assert not (mirror_dir / "pages/secretchina/2024-05/03/3.md").exists()

@@ -112,6 +112,17 @@ def test_incremental_publish_commits_exactly_what_changed(mirror, daemon):
     assert outcome.remotes[0].pushed == 1
 
 
+def test_pages_removed_from_the_tree_are_removed_by_the_next_commit(mirror, daemon):
+    first = mirror.add(p1=2)
+    publish(mirror, daemon.url("a.git"))
+    for relpath in first[:2]:  # a page and its QR image
+        (mirror.path / relpath).unlink()
+    publish(mirror, daemon.url("a.git"))
+    remote = daemon.root / "a.git"
+    assert subjects(remote)[0] == "1 removed"
+    assert files_on(remote) == mirror.published()
+
+
 def test_a_run_with_no_change_neither_commits_nor_pushes(mirror, daemon):
     mirror.add(p1=1)
     publish(mirror, daemon.url("a.git"))

@@ -59,29 +59,6 @@ def usable_branch(branch) -> bool:
         and not branch.startswith(("/", "-", ".")) and not branch.endswith((".lock", "/"))
 
 
-def check(settings) -> None:
-    """One ValueError line naming the setting for a bad value."""
-    for name in ("PUBLISH_TIMEOUT",):
-        try:
-            value = float(settings.get(name))
-        except (TypeError, ValueError):
-            value = 0
-        if not value > 0:
-            raise ValueError(f"{name} must be a number of seconds above 0, "
-                             f"not {settings.get(name)!r}")
-    for name in ("PUBLISH_RETRIES",):
-        value = str(settings.get(name)).strip()
-        if not value.isdigit():
-            raise ValueError(f"{name} must be a whole number 0 or above, "
-                             f"not {settings.get(name)!r}")
-    branch = settings.get("PUBLISH_BRANCH")
-    if not usable_branch(branch):
-        raise ValueError(f"PUBLISH_BRANCH is not a usable branch name: {branch!r}")
-    for name in ("PUBLISH_AUTHOR_NAME", "PUBLISH_AUTHOR_EMAIL"):
-        if not str(settings.get(name) or "").strip():
-            raise ValueError(f"{name} must not be empty")
-
-
 def options(settings) -> Options:
     return Options(
         remotes=tuple(remotes(settings)),
@@ -105,4 +82,3 @@ class PublishSettings:
             if derived:
                 settings.set("MIRROR_BASE_URL", derived,
                              priority=settings.getpriority("MIRROR_BASE_URL"))
-        check(settings)

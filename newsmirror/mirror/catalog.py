@@ -46,6 +46,12 @@ CREATE INDEX IF NOT EXISTS article_tags_by_id ON article_tags (id);
 -- Articles whose page links images at their site still (their download
 -- failed): fetched again by the next run whose feeds list them.
 CREATE TABLE IF NOT EXISTS images_missing (id TEXT PRIMARY KEY);
+-- Articles taken out of the tree by MIRROR_KEEP_PER_CHANNEL: never
+-- fetched again.
+CREATE TABLE IF NOT EXISTS retired (
+    id TEXT PRIMARY KEY,
+    page_path TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS stale (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -82,8 +88,39 @@ class Catalog:
         """Whether the article is mirrored, with every image it shows."""
         return self.conn.execute(
             "SELECT 1 FROM articles WHERE id = ? AND id NOT IN "
-            "(SELECT id FROM images_missing)", (article_id,)
+            "(SELECT id FROM images_missing) UNION ALL "
+            "SELECT 1 FROM retired WHERE id = ?", (article_id, article_id)
         ).fetchone() is not None
+
+    def beyond(self, channel: str, keep: int) -> list[dict]:
+        """The channel's articles after its newest keep (id, page_path)."""
+        return self.conn.execute(
+            f"SELECT id, page_path FROM articles WHERE channel = ? "
+            f"{NEWEST_FIRST} LIMIT -1 OFFSET ?", (channel, keep)).fetchall()
+
+    def retire(self, articles: list[dict]) -> None:
+        """Take articles out of every list, in one transaction, and mark
+        the lists that showed them stale; their ids stay known."""
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            stale = {("home", ""), ("feed", "")}
+            for article in articles:
+                row = self.conn.execute(
+                    "SELECT channel, tags FROM articles WHERE id = ?",
+                    (article["id"],)).fetchone()
+                if row is None:
+                    continue
+                stale.add(("channel", row["channel"]))
+                stale.update(("tag", t) for t in row["tags"])
+                self.conn.execute("DELETE FROM articles WHERE id = ?", (article["id"],))
+                self.conn.execute("DELETE FROM article_tags WHERE id = ?",
+                                  (article["id"],))
+                self.conn.execute("DELETE FROM images_missing WHERE id = ?",
+                                  (article["id"],))
+                self.conn.execute("INSERT OR REPLACE INTO retired VALUES (?, ?)",
+                                  (article["id"], article["page_path"]))
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO stale VALUES (?, ?)", sorted(stale))
 
     def add(self, *articles: dict) -> None:
         """Record articles and mark their list pages stale, in one

@@ -19,7 +19,7 @@ from itemadapter import ItemAdapter
 from newsmirror.mirror import render
 from newsmirror.mirror.catalog import Catalog
 from newsmirror.mirror.files import inside, remove_stale_temp_files, write_atomic
-from newsmirror.mirror.layout import FEED, HOME, index_path, tag_page_path
+from newsmirror.mirror.layout import FEED, HOME, index_path, qr_path, tag_page_path
 from newsmirror.pipelines.markdown import public_url
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class IndexPipeline:
         self.feed_size = settings.getint("MIRROR_FEED_SIZE")
         self.every = settings.getint("MIRROR_INDEX_EVERY")
         self.batch_size = settings.getint("MIRROR_CATALOG_BATCH")
+        self.keep = settings.getint("MIRROR_KEEP_PER_CHANNEL")
         self.unlisted = 0  # recorded since the lists were last rebuilt
         self.catalog: Catalog | None = None
         self.batch: list[dict] = []
@@ -64,6 +65,7 @@ class IndexPipeline:
 
     def close_spider(self):
         self.flush()
+        self.retire_old()
         self.rebuild()
         self.catalog.close()
 
@@ -103,6 +105,25 @@ class IndexPipeline:
         self.record()
         self.rebuild(BOUNDED_PAGES)
         self.unlisted = 0
+
+    def retire_old(self) -> None:
+        """MIRROR_KEEP_PER_CHANNEL: only each channel's newest pages stay
+        in the tree; the lists that showed the others are rebuilt."""
+        if not self.keep:
+            return
+        for channel in self.catalog.counts():
+            old = self.catalog.beyond(channel, self.keep)
+            if not old:
+                continue
+            # Files first: a run killed before the catalog knows retires
+            # the same articles again.
+            for article in old:
+                for relpath in (article["page_path"], qr_path(article["page_path"])):
+                    inside(self.mirror_dir, relpath).unlink(missing_ok=True)
+            self.catalog.retire(old)
+            logger.info("%d pages of channel %s removed from the mirror "
+                        "(MIRROR_KEEP_PER_CHANNEL=%d)", len(old), channel, self.keep)
+            self.stats.inc_value("newsmirror/retired", len(old))
 
     def rebuild(self, kinds=None) -> None:
         rebuilt = self.catalog.rebuild_stale(self.build, kinds)

@@ -13,6 +13,7 @@ import sys
 
 from scrapy.utils.project import get_project_settings
 
+from newsmirror import checks
 from newsmirror.addons.publish import PublishSettings, options
 from newsmirror.publish.git import GitError, Repo, mask
 from newsmirror.publish.publisher import (Publisher, PublishBusy, pending_commits,
@@ -34,10 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             parser.error(f"-s {pair}: expected NAME=VALUE")
         settings.set(name, value, priority="cmdline")
-    try:
-        PublishSettings().update_settings(settings)
-    except ValueError as e:
-        parser.error(str(e))
+    problems = checks.setting_problems(settings)
+    if problems:
+        parser.error("; ".join(problems))
+    PublishSettings().update_settings(settings)
     opts = options(settings)
     if not opts.remotes:
         parser.error("PUBLISH_TO is empty: give -s PUBLISH_TO=<git remote URL>,...")
