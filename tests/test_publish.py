@@ -12,6 +12,7 @@ import pytest
 
 from newsmirror.mirror import layout
 from newsmirror.mirror.catalog import Catalog
+from newsmirror.publish import publisher
 from newsmirror.publish.publisher import Options, Publisher
 from tests.conftest import ROOT
 from tests.gitservers import (GitDaemon, GitHttp, bare_repo, files_on, git,
@@ -203,6 +204,29 @@ def test_a_remote_that_moved_on_gets_the_mirror_on_top_of_its_commits(
         (mirror.path / layout.HOME).read_text().strip()
 
 
+def test_a_remote_the_host_made_with_its_own_readme_ends_up_like_the_other(
+        mirror, daemon, tmp_path):
+    by_path = bare_repo(tmp_path / "b.git")
+    made = tmp_path / "made-by-host"
+    git("init", "-q", "-b", "master", str(made))
+    (made / layout.HOME).write_text("# mirror\n")
+    git("add", ".", cwd=made)
+    git("commit", "-q", "-m", "Initial commit", cwd=made)
+    git("push", "-q", str(by_path), "master", cwd=made)
+    mirror.add(p1=1)
+    remotes = (daemon.url("a.git"), str(by_path))
+    publish(mirror, *remotes)
+    mirror.add(p2=1)
+    outcome = publish(mirror, *remotes)
+    assert not outcome.failed
+    a, b = daemon.root / "a.git", by_path
+    assert git("-C", str(a), "rev-parse", "master") == git("-C", str(b), "rev-parse", "master")
+    assert files_on(a) == files_on(b) == mirror.published()
+    assert "Initial commit" in subjects(b)
+    assert git("-C", str(b), "show", f"master:{layout.HOME}") == \
+        (mirror.path / layout.HOME).read_text().strip()
+
+
 def test_a_file_the_host_refuses_is_reported_with_the_hosts_words(
         mirror, daemon, tmp_path):
     refuse_blobs_over(daemon.root / "a.git", 1000)
@@ -213,6 +237,19 @@ def test_a_file_the_host_refuses_is_reported_with_the_hosts_words(
     refused, taken = outcome.remotes
     assert "push rejected" in refused.error and "GH001" in refused.error
     assert taken.error is None and "images/big.jpg" in files_on(by_path)
+
+
+def test_files_outside_the_published_tree_and_too_large_stay_out(
+        mirror, daemon, monkeypatch, caplog):
+    monkeypatch.setattr(publisher, "MAX_FILE_BYTES", 1000)
+    mirror.add(p1=1)
+    mirror.write("images/huge.jpg", b"x" * 1001)
+    mirror.write("items.json", "[]")  # e.g. an items feed put in the mirror
+    outcome = publish(mirror, daemon.url("a.git"))
+    assert outcome.skipped_large == ["images/huge.jpg"]
+    assert "not published, larger than a Git host takes: images/huge.jpg" in caplog.text
+    assert files_on(daemon.root / "a.git") == mirror.published() - {
+        "images/huge.jpg", "items.json"}
 
 
 def publish_command(mirror: Mirror, *remotes: str) -> list[str]:

@@ -31,8 +31,10 @@ from newsmirror.publish.git import GitError, Repo, mask
 logger = logging.getLogger(__name__)
 
 LOCK = ".newsmirror/publish.lock"
-# Never committed: the crawler's state and files being written.
-EXCLUDED = ["/.newsmirror/", f".*{TEMP_SUFFIX}"]
+# Git's exclude file: only the published files are ever staged; never the
+# crawler's state (.newsmirror/), files being written, anything else.
+EXCLUDED = ["/*", *(f"!/{p}" for p in layout.PUBLISHED_FILES + layout.PUBLISHED_DIRS),
+            f".*{TEMP_SUFFIX}"]
 # GitHub refuses a file over 100 MB in a push, and keeps refusing every
 # later push holding that commit: such a file is left out, with a warning.
 MAX_FILE_BYTES = 95 * 1024 * 1024
@@ -76,13 +78,6 @@ class Outcome:
         return [r for r in self.remotes if r.error]
 
 
-def is_published(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    if name.startswith(".") and name.endswith(TEMP_SUFFIX):
-        return False
-    return path in layout.PUBLISHED_FILES or path.startswith(layout.PUBLISHED_DIRS)
-
-
 def tracking_ref(url: str, branch: str) -> str:
     """The local ref holding what the remote at url has: keyed by the
     masked URL, so a changed token keeps the remote's history."""
@@ -102,8 +97,7 @@ def describe(changes: list[tuple[str, str]], mirror_dir: Path) -> str:
     kinds = Counter()
     for status, path in changes:
         if path.startswith("pages/") and path.endswith(".md"):
-            state = ("removed" if "D" in status else
-                     "new" if status in ("??", "A ") else "updated")
+            state = {"D": "removed", "A": "new"}.get(status, "updated")
             pages[state].append(path)
         else:
             kinds[_kind(path)] += 1
@@ -183,20 +177,19 @@ class Publisher:
 
     def commit(self, outcome: Outcome) -> None:
         changes = []
-        for status, path in self.repo.changed():
-            if not is_published(path):
-                continue
+        for status, path in self.repo.stage_all():
             full = self.mirror_dir / path
-            if "D" not in status and full.is_file() \
-                    and full.stat().st_size > MAX_FILE_BYTES:
+            if status != "D" and full.is_file() and full.stat().st_size > MAX_FILE_BYTES:
                 outcome.skipped_large.append(path)
                 logger.warning("not published, larger than a Git host takes: %s", path)
-                continue
-            changes.append((status, path))
+            else:
+                changes.append((status, path))
+        if outcome.skipped_large:
+            self.repo.unstage(outcome.skipped_large)
         if not changes:
             return
         outcome.message = describe(changes, self.mirror_dir)
-        outcome.commit = self.repo.commit([p for _, p in changes], outcome.message)
+        outcome.commit = self.repo.commit(outcome.message)
         outcome.files = len(changes)
         logger.info("committed %s: %s (%d files)", outcome.commit[:12],
                     outcome.message.splitlines()[0], outcome.files)
