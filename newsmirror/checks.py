@@ -84,12 +84,17 @@ def _writable_dir(optional: bool = False) -> Rule:
             return
         if not isinstance(value, (str, Path)) or not str(value).strip():
             raise Invalid
+        # Tried in the deepest folder that exists, creating nothing: a
+        # crawl that does not start leaves no trace.
+        path = Path(value)
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if not existing.is_dir():
+            raise Invalid(f"{existing} is not a directory")
         try:
-            Path(value).mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=value):
+            with tempfile.TemporaryFile(dir=existing):
                 pass
         except OSError as e:
-            raise Invalid(e.strerror or str(e)) from None
+            raise Invalid(f"cannot write in {existing}: {e.strerror or e}") from None
     allowed = "a directory this user can create and write in"
     return Rule(allowed + (" (or empty)" if optional else ""), check)
 

@@ -118,6 +118,7 @@ def test_crawl_stops_at_once_with_one_line(site_server, tmp_path, args, named):
     assert f"bad {named}: allowed: " in errors[0]
     assert "Traceback" not in result.stderr
     assert site_server.requests == []
+    assert list(tmp_path.iterdir()) == []  # not even the mirror directory
     if "MIRROR_WINDOW=3" in args:
         assert "did you mean MIRROR_ARTICLE_WINDOW?" in result.stderr
 
