@@ -133,8 +133,12 @@ def test_a_run_with_no_article_writes_the_home_page_and_empty_indexes(crawler, m
 def test_keep_per_channel_removes_older_pages_from_the_tree_and_the_lists(
         make_crawler, mirror_dir):
     items = [article(n, day=n) for n in range(1, 5)] + [article(9, "p2", day=1)]
+    # Article 1's own image goes with it; one it shares with article 9 stays.
+    items[0].images = [{"src": "a", "path": "images/aa/own.jpg"},
+                       {"src": "b", "path": "images/bb/shared.jpg"}]
+    items[4].images = [{"src": "b", "path": "images/bb/shared.jpg"}]
     for it in items:
-        for relpath in (it.page_path, it.qr_path):
+        for relpath in (it.page_path, it.qr_path, *(i["path"] for i in it.images)):
             (mirror_dir / relpath).parent.mkdir(parents=True, exist_ok=True)
             (mirror_dir / relpath).write_text("page")
     crawler = make_crawler(MIRROR_KEEP_PER_CHANNEL=2)
@@ -147,6 +151,7 @@ def test_keep_per_channel_removes_older_pages_from_the_tree_and_the_lists(
         text = (mirror_dir / path).read_text("utf-8")
         assert "文章 1" not in text and "文章 2" not in text and "文章 9" in text
     assert crawler.stats.get_value("newsmirror/retired") == 2
+    assert [p.name for p in mirror_dir.glob("images/*/*")] == ["shared.jpg"]
     catalog = Catalog(mirror_dir)
     assert catalog.has("1")  # known: not fetched again
     run(make_crawler(MIRROR_KEEP_PER_CHANNEL=2), article(5, day=5))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_crawl
+from tests.conftest import SAMPLE_PAGES, run_crawl
 from tests.gitservers import GitDaemon, bare_repo, files_on, subjects
 
 pytestmark = [pytest.mark.git, pytest.mark.e2e]
@@ -57,3 +57,16 @@ def test_a_crawl_whose_push_fails_ends_normally_and_the_next_delivers(
     assert "published: nothing new, pushed to 1, 1 of 1 remotes up to date" in back.stderr
     assert files_on(root / "a.git", BRANCH) == tree(mirror)
     assert subjects(root / "a.git", BRANCH) == ["6 new articles: p1 2, p2 1, p4 1, p5 1, p9 1"]
+
+
+def test_keep_per_channel_publishes_only_the_newest_pages(site_server, tmp_path):
+    remote = bare_repo(tmp_path / "a.git")
+    mirror = tmp_path / "mirror"
+    result = run_crawl(site_server.base_url, mirror, "-a", "channels=p1",
+                       PUBLISH_TO=str(remote), MIRROR_KEEP_PER_CHANNEL="1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    published = files_on(remote, BRANCH)
+    assert published == tree(mirror)
+    older, newer = SAMPLE_PAGES["p1"]["1100001"], SAMPLE_PAGES["p1"]["1100002"]
+    assert newer in published and older not in published
+    assert older not in (mirror / "README.md").read_text("utf-8")

@@ -46,6 +46,14 @@ CREATE INDEX IF NOT EXISTS article_tags_by_id ON article_tags (id);
 -- Articles whose page links images at their site still (their download
 -- failed): fetched again by the next run whose feeds list them.
 CREATE TABLE IF NOT EXISTS images_missing (id TEXT PRIMARY KEY);
+-- The stored images each article shows (an image may be in several):
+-- retiring the last article that shows one removes it.
+CREATE TABLE IF NOT EXISTS article_images (
+    path TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (path, id)
+);
+CREATE INDEX IF NOT EXISTS article_images_by_id ON article_images (id);
 -- Articles taken out of the tree by MIRROR_KEEP_PER_CHANNEL: never
 -- fetched again.
 CREATE TABLE IF NOT EXISTS retired (
@@ -98,9 +106,11 @@ class Catalog:
             f"SELECT id, page_path FROM articles WHERE channel = ? "
             f"{NEWEST_FIRST} LIMIT -1 OFFSET ?", (channel, keep)).fetchall()
 
-    def retire(self, articles: list[dict]) -> None:
+    def retire(self, articles: list[dict]) -> list[str]:
         """Take articles out of every list, in one transaction, and mark
-        the lists that showed them stale; their ids stay known."""
+        the lists that showed them stale; their ids stay known. Returns
+        the stored images no article left shows."""
+        images: set[str] = set()
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
             stale = {("home", ""), ("feed", "")}
@@ -112,15 +122,19 @@ class Catalog:
                     continue
                 stale.add(("channel", row["channel"]))
                 stale.update(("tag", t) for t in row["tags"])
-                self.conn.execute("DELETE FROM articles WHERE id = ?", (article["id"],))
-                self.conn.execute("DELETE FROM article_tags WHERE id = ?",
-                                  (article["id"],))
-                self.conn.execute("DELETE FROM images_missing WHERE id = ?",
-                                  (article["id"],))
+                images.update(r["path"] for r in self.conn.execute(
+                    "SELECT path FROM article_images WHERE id = ?", (article["id"],)))
+                for table in ("articles", "article_tags", "article_images",
+                              "images_missing"):
+                    self.conn.execute(f"DELETE FROM {table} WHERE id = ?",
+                                      (article["id"],))
                 self.conn.execute("INSERT OR REPLACE INTO retired VALUES (?, ?)",
                                   (article["id"], article["page_path"]))
             self.conn.executemany(
                 "INSERT OR IGNORE INTO stale VALUES (?, ?)", sorted(stale))
+            return sorted(path for path in images if self.conn.execute(
+                "SELECT 1 FROM article_images WHERE path = ?", (path,)
+            ).fetchone() is None)
 
     def add(self, *articles: dict) -> None:
         """Record articles and mark their list pages stale, in one
@@ -150,6 +164,11 @@ class Catalog:
                 self.conn.executemany(
                     "INSERT OR IGNORE INTO article_tags VALUES (?, ?)",
                     [(t, article["id"]) for t in article["tags"]])
+                self.conn.execute("DELETE FROM article_images WHERE id = ?",
+                                  (article["id"],))
+                self.conn.executemany(
+                    "INSERT OR IGNORE INTO article_images VALUES (?, ?)",
+                    [(p, article["id"]) for p in article.get("images", ())])
                 self.conn.execute(
                     "INSERT OR IGNORE INTO images_missing VALUES (?)"
                     if article.get("images_missing") else

@@ -78,6 +78,7 @@ class IndexPipeline:
             "tags": a["tags"], "language": a["language"],
             "content_html": a["body_html"],
             "images_missing": a["images_missing"],
+            "images": [i["path"] for i in a["images"] if i.get("path")],
         })
         if len(self.batch) >= self.batch_size:
             self.record()
@@ -120,10 +121,16 @@ class IndexPipeline:
             for article in old:
                 for relpath in (article["page_path"], qr_path(article["page_path"])):
                     inside(self.mirror_dir, relpath).unlink(missing_ok=True)
-            self.catalog.retire(old)
-            logger.info("%d pages of channel %s removed from the mirror "
-                        "(MIRROR_KEEP_PER_CHANNEL=%d)", len(old), channel, self.keep)
+            # Images after: a run killed in between leaves unused images
+            # on disk, never a page without its images.
+            images = self.catalog.retire(old)
+            for relpath in images:
+                inside(self.mirror_dir, relpath).unlink(missing_ok=True)
+            logger.info("%d pages of channel %s and %d images only they showed "
+                        "removed from the mirror (MIRROR_KEEP_PER_CHANNEL=%d)",
+                        len(old), channel, len(images), self.keep)
             self.stats.inc_value("newsmirror/retired", len(old))
+            self.stats.inc_value("newsmirror/retired_images", len(images))
 
     def rebuild(self, kinds=None) -> None:
         rebuilt = self.catalog.rebuild_stale(self.build, kinds)
