@@ -38,7 +38,7 @@ def test_a_crawl_publishes_its_tree_to_every_remote_once(site_server, tmp_path):
         assert files_on(remote, BRANCH) == tree(mirror)
         assert subjects(remote, BRANCH) == ["3 new articles: p4 1, p5 1, p9 1",
                                     "3 new articles: p1 2, p2 1"]
-    assert "'publish/commits_pushed': 2" in whole.stderr
+    assert "'newsmirror/publish/commits_pushed': 2" in whole.stderr
 
 
 def test_a_crawl_whose_push_fails_ends_normally_and_the_next_delivers(

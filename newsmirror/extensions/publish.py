@@ -43,22 +43,22 @@ class Publish:
             outcome = Publisher(self.mirror_dir, self.options).run()
         except (PublishBusy, GitError, OSError) as e:
             logger.error("publishing failed: %s", mask(str(e)))
-            self.stats.set_value("publish/error", mask(str(e)))
+            self.stats.set_value("newsmirror/publish/error", mask(str(e)))
             return
         stats = self.stats
         if outcome.commit:
-            stats.set_value("publish/commit", outcome.commit[:12])
-            stats.set_value("publish/files_committed", outcome.files)
+            stats.set_value("newsmirror/publish/commit", outcome.commit[:12])
+            stats.set_value("newsmirror/publish/files_committed", outcome.files)
         if outcome.repaired:
-            stats.set_value("publish/repaired", len(outcome.repaired))
+            stats.set_value("newsmirror/publish/repaired", len(outcome.repaired))
         if outcome.skipped_large:
-            stats.set_value("publish/skipped_too_large", len(outcome.skipped_large))
-        stats.set_value("publish/remotes_ok", len(outcome.remotes) - len(outcome.failed))
-        stats.set_value("publish/remotes_failed", len(outcome.failed))
-        stats.set_value("publish/remotes_pushed", sum(bool(r.pushed) for r in outcome.remotes))
-        stats.set_value("publish/commits_pushed", sum(r.pushed for r in outcome.remotes))
+            stats.set_value("newsmirror/publish/skipped_too_large", len(outcome.skipped_large))
+        stats.set_value("newsmirror/publish/remotes_ok", len(outcome.remotes) - len(outcome.failed))
+        stats.set_value("newsmirror/publish/remotes_failed", len(outcome.failed))
+        stats.set_value("newsmirror/publish/remotes_pushed", sum(bool(r.pushed) for r in outcome.remotes))
+        stats.set_value("newsmirror/publish/commits_pushed", sum(r.pushed for r in outcome.remotes))
         if outcome.failed:
-            stats.set_value("publish/push_failed", ", ".join(r.url for r in outcome.failed))
-            stats.set_value("publish/commits_pending",
+            stats.set_value("newsmirror/publish/push_failed", ", ".join(r.url for r in outcome.failed))
+            stats.set_value("newsmirror/publish/commits_pending",
                             max(r.pending for r in outcome.failed))
-        stats.set_value("publish/repo_bytes", outcome.repo_bytes)
+        stats.set_value("newsmirror/publish/repo_bytes", outcome.repo_bytes)

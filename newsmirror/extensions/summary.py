@@ -27,19 +27,19 @@ def summary_line(stats: dict) -> str:
 
 def publish_text(stats: dict) -> str:
     """What publishing did (newsmirror.extensions.publish), if it ran."""
-    if "publish/error" in stats:
-        return f"; publishing failed: {stats['publish/error']}"
-    if "publish/remotes_ok" not in stats:
+    if "newsmirror/publish/error" in stats:
+        return f"; publishing failed: {stats['newsmirror/publish/error']}"
+    if "newsmirror/publish/remotes_ok" not in stats:
         return ""
-    ok, failed = stats["publish/remotes_ok"], stats["publish/remotes_failed"]
-    commit = stats.get("publish/commit")
+    ok, failed = stats["newsmirror/publish/remotes_ok"], stats["newsmirror/publish/remotes_failed"]
+    commit = stats.get("newsmirror/publish/commit")
     text = (f"; published: {f'commit {commit}' if commit else 'nothing new'}, "
-            f"pushed to {stats.get('publish/remotes_pushed', 0)}, "
+            f"pushed to {stats.get('newsmirror/publish/remotes_pushed', 0)}, "
             f"{ok} of {ok + failed} remotes up to date")
     if failed:
-        text += (f", push failed to {stats['publish/push_failed']} "
-                 f"({stats['publish/commits_pending']} commits pending)")
-    return text + f", repository {stats['publish/repo_bytes'] / 2**20:.1f} MiB"
+        text += (f", push failed to {stats['newsmirror/publish/push_failed']} "
+                 f"({stats['newsmirror/publish/commits_pending']} commits pending)")
+    return text + f", repository {stats['newsmirror/publish/repo_bytes'] / 2**20:.1f} MiB"
 
 
 def every_feed_failed(stats: dict) -> bool:
