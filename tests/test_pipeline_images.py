@@ -289,3 +289,18 @@ def test_switched_off_pages_link_the_images_at_their_site(site, tmp_path):
     assert site.fetched("/img/") == []
     assert page_images(mirror, "101") == [site.url("photo.jpg"), site.url("shared.jpg")]
     assert not (mirror / "images").exists()
+
+
+def test_an_image_url_that_cannot_be_requested_stays_and_is_not_missing(make_crawler):
+    from newsmirror.items import ArticleItem
+    crawler = make_crawler()
+    pipeline = MirrorImagesPipeline.from_crawler(crawler)
+    body = '<p><img src="http://[::1/x.jpg" alt="图"></p>'
+    item = ArticleItem(id="1", site="secretchina", url="u", channel="p1", title="t",
+                       published="2024-05-06T08:00:00-04:00", body_html=body,
+                       images=[{"src": "http://[::1/x.jpg", "caption": "图"}])
+    assert pipeline.get_media_requests(item, None) == []
+    pipeline.item_completed([], item, None)
+    # Never valid, so never fetched again: the article is complete as it is.
+    assert item.body_html == body and item.images_missing == 0
+    assert crawler.stats.get_value("newsmirror/images/failed/bad_url") == 1

@@ -200,16 +200,17 @@ class MirrorImagesPipeline(ImagesPipeline):
         outcomes = iter(results)
         for image, request in self._requests(item):
             if request is None:  # never valid: not fetched again either
-                reason = "bad_url"
-            else:
-                ok, value = next(outcomes)
-                if ok and value:
-                    image["path"] = stored[image["src"]] = value["path"]
-                    continue
-                missing += 1
-                # Not ok: an error of the pipeline itself, logged by Scrapy.
-                reason = self.failures.get(request.url, "error") if ok \
-                    else value.type.__name__
+                self.stats.inc_value("newsmirror/images/failed/bad_url")
+                logger.warning("image URL not valid, the page keeps it as it is: "
+                               "%r in %s", image["src"], adapter["url"])
+                continue
+            ok, value = next(outcomes)
+            if ok and value:
+                image["path"] = stored[image["src"]] = value["path"]
+                continue
+            missing += 1
+            # Not ok: an error of the pipeline itself, logged by Scrapy.
+            reason = self.failures.get(request.url, "error") if ok else value.type.__name__
             self.stats.inc_value(f"newsmirror/images/failed/{reason}")
             logger.warning("image not mirrored (%s), the page links it at its "
                            "site until a later run has it: %s in %s",
