@@ -54,6 +54,7 @@ ITEM_PIPELINES = {
     "newsmirror.pipelines.clean.CleanPipeline": 100,
     "newsmirror.pipelines.tags.TagsPipeline": 200,
     "newsmirror.pipelines.images.MirrorImagesPipeline": 250,
+    "newsmirror.pipelines.links.MirrorLinksPipeline": 270,
     "newsmirror.pipelines.markdown.MarkdownPagePipeline": 300,
     "newsmirror.pipelines.qr_image.QrImagePipeline": 400,
     "newsmirror.pipelines.index.IndexPipeline": 500,

@@ -15,8 +15,10 @@ article body (div.article_right) of the site page it came from:
   images      every body image, in order, with its caption beside it, shown
               from the mirror's own copy (a relative link to a valid
               JPEG within the project's caps), never from the site
-  structure   headings, bold, lists, quotes, links (absolute) and embedded
-              media (as links) kept as such
+  structure   headings, bold, lists, quotes, links and embedded media (as
+              links) kept as such; a link is absolute, or relative into the
+              mirror (a tag page, a mirrored article) and resolves there;
+              no body tag link goes to the site
   metadata    title = the page's h1, date = the URL's date, tags = the set of
               tag links, each tag page listing the article
 
@@ -51,7 +53,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from newsmirror import settings  # noqa: E402
-from newsmirror.mirror.layout import image_path  # noqa: E402
+from newsmirror.mirror.layout import HOME, image_path, tag_page_path  # noqa: E402
 from newsmirror.pipelines.clean import CF_PLACEHOLDER, cf_decode  # noqa: E402
 from newsmirror.sample.server import SiteServer  # noqa: E402
 
@@ -86,6 +88,7 @@ TAG_HREF = re.compile(r"/news/gb/tag/(?P<tag>[^/?#]+)")
 # The site's image hosts, which the loopback server serves from /_hosts/.
 IMAGE_HOST = re.compile(r"https?://(img\d*\.secretchina\.com)/")
 URL_DATE = re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/")
+ARTICLE_HREF = re.compile(r"/news/gb/(?:\d{4}/\d{1,2}/\d{1,2}/)?(?P<id>\d+)\.html?$")
 
 
 def norm(text: str) -> str:
@@ -318,6 +321,27 @@ def stored_image(src: str, page: Path, mirror: Path) -> tuple[str, str]:
     return relpath, ""
 
 
+def mirror_targets(ref: Reference, mirror: Path) -> dict[str, str]:
+    """The mirror paths that the article's links to the site's home, its
+    tag pages and mirrored articles may go to, each with the link's URL."""
+    targets = {}
+    for href, _ in ref.links:
+        if href.rstrip("/") == REAL_HOST:
+            targets[HOME] = href
+        if not href.startswith(f"{REAL_HOST}/"):
+            continue
+        # The href is decoded already: a "#" or "?" in it is the tag's.
+        path = href.removeprefix(REAL_HOST)
+        tag = re.fullmatch(r"/news/gb/tag/(?P<tag>[^/]+)", path)
+        article = ARTICLE_HREF.search(path)
+        if tag and (name := " ".join(unquote(tag.group("tag")).split())):
+            targets[tag_page_path(name)] = href
+        elif article:
+            for held in mirror.glob(f"pages/**/{article.group('id')}.md"):
+                targets[held.relative_to(mirror).as_posix()] = href
+    return targets
+
+
 def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
     text = page.read_text("utf-8")
     result = Result(page.relative_to(mirror).as_posix())
@@ -327,6 +351,21 @@ def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
     page_text = "\n".join(segments(body))
     rendered = lxml.html.fragment_fromstring(md.render(text), create_parent="div")
     whole = norm(rendered.text_content())
+
+    into_mirror = mirror_targets(ref, mirror)
+
+    def original(href: str) -> str:
+        """A body link as the site's URL it stands for; a relative one
+        into the mirror as "mirror:<path>" unless it stands for one."""
+        if urlsplit(href).scheme:
+            return norm_href(href, ref.url, served)
+        target = (page.parent / unquote(href)).resolve()
+        if not target.is_relative_to(mirror.resolve()):
+            return f"outside the mirror: {href}"
+        relpath = target.relative_to(mirror.resolve()).as_posix()
+        if not target.is_file():
+            return f"no such file in the mirror: {relpath}"
+        return into_mirror.get(relpath, f"mirror:{relpath}")
 
     s = Scorer(result)
     for para in ref.paragraphs:
@@ -349,7 +388,7 @@ def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
               for c in t.children or [] if c.type == "html_inline"]
     known = {href for href, _ in ref.links} | set(ref.media)
     leaks += [f"link not in the article: {href}" for a in body.iter("a")
-              for href in [norm_href(a.get("href", ""), ref.url, served)]
+              for href in [original(a.get("href", ""))]
               if href not in known and not bare_url_linked(a, ref.text)]
     result.leaks = len(leaks)
     result.failures += [f"leak: {x}" for x in leaks]
@@ -384,12 +423,14 @@ def compare(ref: Reference, page: Path, mirror: Path, served: str) -> Result:
     s.check(lists == ref.lists, f"lists {lists} != {ref.lists}")
     quoted = "\n".join("\n".join(segments(q)) for q in body.iter("blockquote"))
     s.check(all(seg in quoted for q in ref.quotes for seg in q), "quote lost")
-    links = Counter((norm_href(a.get("href", ""), ref.url, served),
-                     norm(a.text_content())) for a in body.iter("a"))
+    links = Counter((original(a.get("href", "")), norm(a.text_content()))
+                    for a in body.iter("a"))
     s.check(not ref.links - links, f"links lost: {list(ref.links - links)[:3]}")
-    relative = [a.get("href") for a in body.iter("a")
-                if urlsplit(a.get("href", "")).scheme not in ("http", "https")]
-    s.check(not relative, f"links not absolute: {relative[:3]}")
+    broken = [href for href, _ in links if not href.startswith(("http://", "https://"))]
+    s.check(not broken, f"links neither absolute nor into the mirror: {broken[:3]}")
+    to_site = [a.get("href") for a in body.iter("a")
+               if urlsplit(a.get("href", "")).scheme and TAG_HREF.search(a.get("href"))]
+    s.check(not to_site, f"tag links to the site: {to_site[:3]}")
     hrefs = {href for href, _ in links}
     s.check(all(m in hrefs for m in ref.media), f"media lost: {ref.media}")
     result.structure = s.score

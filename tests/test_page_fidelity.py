@@ -110,6 +110,26 @@ def test_two_crawls_write_byte_identical_pages(crawls):
     assert (mirror / "feed.json").read_bytes() == (again / "feed.json").read_bytes()
 
 
+def test_body_tag_links_go_to_the_mirrors_tag_pages(crawls):
+    mirror, _, items = crawls
+    tag_dir = (mirror / "tags").resolve()
+    into_mirror = 0
+    for item in items:
+        page = mirror / item["page_path"]
+        text = page.read_text("utf-8")
+        body = html_root(md.renderer.render(body_tokens(md.parse(text)), md.options, {}))
+        for a in body.iter("a"):
+            assert "/news/gb/tag/" not in a.get("href"), (item["id"], a.get("href"))
+            if a.get("href").startswith("../"):
+                target = (page.parent / unquote(a.get("href"))).resolve()
+                assert target.parent.parent == tag_dir and target.is_file()
+                assert f"](../../{item['page_path']})" in target.read_text("utf-8")
+                into_mirror += 1
+        # The share block still names the original.
+        assert f"原文地址：<{item['url']}>" in text
+    assert into_mirror >= len(items)
+
+
 def test_tag_lines_link_to_tag_pages_listing_the_article_newest_first(crawls):
     mirror, _, items = crawls
     tag_dir = (mirror / "tags").resolve()

@@ -136,6 +136,12 @@ class Catalog:
                 "SELECT 1 FROM article_images WHERE path = ?", (path,)
             ).fetchone() is None)
 
+    def page_of(self, article_id: str) -> str | None:
+        """The article's page path, if the mirror holds it."""
+        row = self.conn.execute("SELECT page_path FROM articles WHERE id = ?",
+                                (article_id,)).fetchone()
+        return row["page_path"] if row else None
+
     def add(self, *articles: dict) -> None:
         """Record articles and mark their list pages stale, in one
         transaction (one commit per batch, not per article)."""

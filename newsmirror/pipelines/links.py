@@ -1,0 +1,79 @@
+"""Links: body links to the site's tag pages go to the mirror's tag page,
+links to the site's articles to the mirror's page when the catalog holds
+the article (else they stay), links to the site's home page (a site links
+words to it) to the mirror's home page: on a Git host a relative link to a page
+stays on that host, which readers can reach, while one to the site is
+dead for them. The share block's link to the original is not the body's
+and keeps pointing at the site.
+"""
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from itemadapter import ItemAdapter
+
+from newsmirror.mirror import body, layout
+from newsmirror.mirror.catalog import Catalog
+from newsmirror.pipelines.tags import merge_tags
+
+
+class MirrorLinksPipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.mirror_dir = Path(crawler.settings.get("MIRROR_DIR"))
+        self.catalog: Catalog | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self):
+        self.spider = self.crawler.spider
+        self.site = self.spider.site
+        # The site's host, and the one the crawl reads it from (tests, a
+        # mirror of the site).
+        self.hosts = {urlsplit(self.site.base_url).hostname,
+                      urlsplit(self.spider.base_url).hostname}
+        self.catalog = Catalog(self.mirror_dir)
+
+    def close_spider(self):
+        self.catalog.close()
+
+    def target(self, href: str) -> str | None:
+        """The mirror path a link of the body should go to, if any."""
+        try:
+            url = urlsplit(href)
+            if url.hostname not in self.hosts:
+                return None
+        except ValueError:  # a bad port or IPv6 literal
+            return None
+        if url.path in ("", "/") and not url.query:
+            return layout.HOME
+        tag = self.site.tag_url.search(url.path)
+        if tag:
+            # The tag as TagsPipeline reads it from the same link.
+            names = merge_tags([unquote(tag.group("tag"))])
+            return layout.tag_page_path(names[0]) if names else None
+        article_id = self.spider.article_id(href)
+        return self.catalog.page_of(article_id) if article_id else None
+
+    def process_item(self, item):
+        adapter = ItemAdapter(item)
+        if "<a " not in adapter["body_html"]:
+            return item
+        page_dir = posixpath.dirname(layout.page_path(
+            adapter["site"], adapter["id"], adapter["published"]))
+        root = body.parse(adapter["body_html"])
+        changed = 0
+        for link in root.iter("a"):
+            target = self.target(link.get("href") or "")
+            if target:
+                link.set("href", quote(body.relative(target, page_dir)))
+                changed += 1
+        if changed:
+            adapter["body_html"] = body.serialize(root)
+            self.stats.inc_value("newsmirror/links_into_mirror", changed)
+        return item
