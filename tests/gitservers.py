@@ -88,6 +88,36 @@ def wait_listening(port: int, process: subprocess.Popen | None = None) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
+class SilentServer:
+    """Accepts connections on 127.0.0.1 and never says a word: a remote
+    that hangs."""
+
+    def __init__(self):
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                self.held.append(self.socket.accept()[0])
+            except OSError:
+                return
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.socket.close()
+        for conn in self.held:
+            conn.close()
+
+
 class GitDaemon:
     """`git daemon` serving every repository under root, pushes allowed.
     stop() and start() again keep the port: the same URLs come back."""
@@ -101,6 +131,7 @@ class GitDaemon:
         return f"git://127.0.0.1:{self.port}/{name}"
 
     def start(self) -> "GitDaemon":
+        assert self.process is None, "already started"  # it would be left running
         self.process = subprocess.Popen(
             ["git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
              f"--base-path={self.root}", "--listen=127.0.0.1", f"--port={self.port}",

@@ -16,8 +16,8 @@ from newsmirror.mirror.catalog import Catalog
 from newsmirror.publish import publisher
 from newsmirror.publish.publisher import Options, Publisher
 from tests.conftest import ROOT
-from tests.gitservers import (GitDaemon, GitHttp, bare_repo, files_on, git,
-                              install_hook, refuse_blobs_over, subjects)
+from tests.gitservers import (GitDaemon, GitHttp, SilentServer, bare_repo, files_on,
+                              git, install_hook, refuse_blobs_over, subjects)
 
 pytestmark = pytest.mark.git
 
@@ -161,6 +161,17 @@ def test_one_remote_down_does_not_hold_back_the_other(mirror, daemon, tmp_path):
     assert down.error and down.pending == 1
     assert up.error is None and up.pushed == 1
     assert files_on(by_path) == mirror.published()
+
+
+def test_a_remote_that_hangs_is_cut_off_at_the_time_limit_and_holds_no_other_back(
+        mirror, tmp_path):
+    by_path = bare_repo(tmp_path / "b.git")
+    mirror.add(p1=1)
+    with SilentServer() as silent:
+        outcome = publish(mirror, silent.url("a.git"), str(by_path), timeout=2)
+    hung, up = outcome.remotes
+    assert "timed out" in hung.error and hung.pending == 1
+    assert up.error is None and files_on(by_path) == mirror.published()
 
 
 def test_refused_credentials_are_reported_and_no_secret_is_written(

@@ -52,7 +52,7 @@ def test_a_crawl_whose_push_fails_ends_normally_and_the_next_delivers(
     assert down.returncode == 0, down.stderr[-3000:]
     assert "Spider closed (finished)" in down.stderr
     assert f"push failed to {url} (1 commits pending)" in down.stderr
-    with daemon.start():
+    with daemon:
         back = run_crawl(site_server.base_url, mirror, PUBLISH_TO=url)
     assert "published: nothing new, pushed to 1, 1 of 1 remotes up to date" in back.stderr
     assert files_on(root / "a.git", BRANCH) == tree(mirror)

@@ -82,7 +82,9 @@ class Repo:
                "-c", "core.quotepath=false",
                # gc in the foreground, under the publish lock, not racing
                # the next run in the background.
-               "-c", "gc.autoDetach=false", *args]
+               "-c", "gc.autoDetach=false",
+               # Nobody is there to type a signing key's passphrase.
+               "-c", "commit.gpgSign=false", *args]
         # In a session of its own: no terminal for ssh to prompt on, and a
         # timeout ends its helpers too (git-remote-http, ssh), which hold
         # its output pipes.
