@@ -24,6 +24,7 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings, default_settings
 from newsmirror import settings as project_settings
 from newsmirror.addons.publish import usable_branch
 from newsmirror.mirror.files import UnsafePath, inside
+from newsmirror.sites import profiles
 
 
 class Invalid(ValueError):
@@ -70,11 +71,14 @@ def _url(schemes: tuple[str, ...], empty: bool = False) -> Rule:
     return Rule(allowed + (" or empty" if empty else ""), check)
 
 
-def _text() -> Rule:
+def _text(empty_means: str = "") -> Rule:
+    """A text; empty too when empty_means says what empty does."""
     def check(settings, name):
-        if not isinstance(settings.get(name), str) or not settings.get(name).strip():
+        value = settings.get(name)
+        if not isinstance(value, str) or not (value.strip() or empty_means and not value):
             raise Invalid
-    return Rule("a non-empty text", check)
+    return Rule(f"a text (empty: {empty_means})" if empty_means else "a non-empty text",
+                check)
 
 
 def _writable_dir(optional: bool = False) -> Rule:
@@ -136,10 +140,11 @@ def _strings() -> Rule:
 # Every setting a user may give: the project's own and Scrapy's that the
 # README tells users to change.
 SETTINGS: dict[str, Rule] = {
-    "SECRETCHINA_BASE_URL": _url(("http", "https")),
+    # Each source's root: SECRETCHINA_BASE_URL, SOUNDOFHOPE_BASE_URL, ...
+    **{f"{name.upper()}_BASE_URL": _url(("http", "https")) for name in profiles()},
     "MIRROR_DIR": _writable_dir(),
     "MIRROR_BASE_URL": _url(("http", "https"), empty=True),  # empty: no share block
-    "MIRROR_TITLE": _text(),
+    "MIRROR_TITLE": _text("the sites' names"),
     "MIRROR_INDEX_SIZE": _whole(1),
     "MIRROR_HOME_SIZE": _whole(1),
     "MIRROR_FEED_SIZE": _whole(1),

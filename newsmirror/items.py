@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 @dataclass
 class ArticleItem:
     # Filled by the spider.
+    site: str  # its SiteProfile's name: the pipelines apply that site's rules
     id: str  # unique within the site
     url: str
     channel: str
     title: str
     published: str  # ISO 8601 with offset
     body_html: str
-    site: str = ""  # the SiteProfile's name
     source: str = ""
     lead_image: str = ""
     # {"src", "caption"}, and "path" in the mirror once it is stored there

@@ -10,14 +10,17 @@ NEWSPIDER_MODULE = "newsmirror.spiders"
 # `crawl` checks every setting and spider argument first (newsmirror/checks.py).
 COMMANDS_MODULE = "newsmirror.commands"
 
-# The site to mirror (tests and the sample point it at 127.0.0.1).
+# Each source's root, <SPIDER NAME>_BASE_URL (tests and the sample point
+# them at 127.0.0.1).
 SECRETCHINA_BASE_URL = "https://www.secretchina.com"
+SOUNDOFHOPE_BASE_URL = "https://www.soundofhope.org"
 
 # The mirror tree.
 MIRROR_DIR = "mirror"
 # Where the mirror is published; pages' share links and QR codes use it.
 MIRROR_BASE_URL = "https://github.com/OWNER/REPO/blob/master"
-MIRROR_TITLE = "看中国 镜像"
+# Empty: the mirrored sites' names, e.g. "看中国 · 希望之声 镜像".
+MIRROR_TITLE = ""
 MIRROR_INDEX_SIZE = 300  # newest articles listed per channel index
 MIRROR_HOME_SIZE = 50  # newest articles on the home page
 MIRROR_FEED_SIZE = 50  # newest articles in feed.json

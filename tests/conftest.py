@@ -44,9 +44,9 @@ def mirror_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def make_crawler(mirror_dir):
-    """A crawler with the project's settings and a secretchina spider."""
-    def make(**settings):
-        crawler = get_crawler(SecretChinaSpider, project_settings_dict(
+    """A crawler with the project's settings and a spider (secretchina's)."""
+    def make(spider_cls=SecretChinaSpider, **settings):
+        crawler = get_crawler(spider_cls, project_settings_dict(
             MIRROR_DIR=str(mirror_dir), **settings))
         crawler.spider = crawler._create_spider()
         return crawler
@@ -88,6 +88,13 @@ def site_server():
         yield server
 
 
+@pytest.fixture
+def soundofhope_server():
+    """The bundled soundofhope sample (newsmirror/sample/soundofhope)."""
+    with SiteServer(sample_site("soundofhope")) as server:
+        yield server
+
+
 # Fast, deterministic settings for crawls against a loopback server.
 CRAWL_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
@@ -98,11 +105,11 @@ CRAWL_SETTINGS = {
 }
 
 
-def crawl_command(base_url: str, mirror: Path, *args: str,
+def crawl_command(base_url: str, mirror: Path, *args: str, spider: str = "secretchina",
                   **settings) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment of `scrapy crawl secretchina`."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "secretchina"]
-    for name, value in {**CRAWL_SETTINGS, "SECRETCHINA_BASE_URL": base_url,
+    """The command line and environment of `scrapy crawl <spider>`."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", spider]
+    for name, value in {**CRAWL_SETTINGS, f"{spider.upper()}_BASE_URL": base_url,
                         "MIRROR_DIR": str(mirror), **settings}.items():
         cmd += ["-s", f"{name}={value}"]
     cmd += list(args)
@@ -110,8 +117,8 @@ def crawl_command(base_url: str, mirror: Path, *args: str,
 
 
 def run_crawl(base_url: str, mirror: Path, *args: str, timeout: int = 180,
-              **settings) -> subprocess.CompletedProcess:
-    """`scrapy crawl secretchina` in a subprocess, as a user runs it."""
-    cmd, env = crawl_command(base_url, mirror, *args, **settings)
+              spider: str = "secretchina", **settings) -> subprocess.CompletedProcess:
+    """`scrapy crawl <spider>` in a subprocess, as a user runs it."""
+    cmd, env = crawl_command(base_url, mirror, *args, spider=spider, **settings)
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)

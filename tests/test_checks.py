@@ -11,6 +11,7 @@ from newsmirror import checks
 from newsmirror import settings as project_settings
 from newsmirror.spiders.feed_article import FeedArticleSpider
 from newsmirror.spiders.secretchina import SecretChinaSpider
+from newsmirror.spiders.soundofhope import SoundOfHopeSpider
 from tests.conftest import project_settings_dict, run_crawl
 
 
@@ -42,7 +43,8 @@ def problems(tmp_path, **values) -> list[str]:
     ("MIRROR_ARTICLE_WINDOW", "-1"), ("MIRROR_INDEX_SIZE", "0"),
     ("MIRROR_WORKERS", "2.5"), ("MIRROR_CATALOG_BATCH", "many"),
     ("MIRROR_BASE_URL", "github.com/me/mirror"),
-    ("SECRETCHINA_BASE_URL", "ftp://example.org"), ("CONTACT_URL", "me"),
+    ("SECRETCHINA_BASE_URL", "ftp://example.org"), ("SOUNDOFHOPE_BASE_URL", "soundofhope.org"),
+    ("CONTACT_URL", "me"),
     ("MIRROR_TITLE", " "), ("REDIS_URL", "http://127.0.0.1:6379"),
     ("MIRROR_MENU", "notjson"), ("MIRROR_MENU", '["a"]'),
     ("MIRROR_FOOTER", '{"home": "../../etc/passwd"}'), ("MIRROR_FOOTER", '{"": "x"}'),
@@ -60,7 +62,7 @@ def test_a_bad_value_is_one_problem_naming_it(tmp_path, name, value):
 
 @pytest.mark.parametrize("name, value", [
     ("MIRROR_ARTICLE_WINDOW", "0"), ("MIRROR_WORKERS", "0"), ("REDIS_URL", ""),
-    ("MIRROR_BASE_URL", ""),
+    ("MIRROR_BASE_URL", ""), ("MIRROR_TITLE", ""), ("MIRROR_TITLE", "我的镜像"),
     ("REDIS_URL", "redis://127.0.0.1:6379/0"), ("MIRROR_MENU", "{}"),
     ("MIRROR_MENU", '{"首页": "README.md", "源站": "https://example.org/"}'),
     ("ROBOTSTXT_OBEY", "False"), ("DOWNLOAD_DELAY", "0.5"),
@@ -79,6 +81,9 @@ def test_a_directory_that_cannot_be_written_is_refused(tmp_path):
 
 def test_unknown_channels_are_refused():
     assert checks.argument_problems(SecretChinaSpider, {"channels": "p1,p9"}) == []
+    assert checks.argument_problems(SoundOfHopeSpider, {"channels": "5,55"}) == []
+    [problem] = checks.argument_problems(SoundOfHopeSpider, {"channels": "p1"})
+    assert "comma-separated channels of the site: 5, 6, 7, 55, 3, 4, 59, 186" in problem
     [problem] = checks.argument_problems(SecretChinaSpider, {"channels": "p1,p99"})
     assert problem.startswith("bad spider argument channels='p1,p99': allowed: "
                               "comma-separated channels of the site: p1, p2,")

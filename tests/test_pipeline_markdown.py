@@ -27,9 +27,7 @@ def html_blocks(text):
 
 
 def opened(crawler):
-    pipeline = MarkdownPagePipeline.from_crawler(crawler)
-    pipeline.open_spider()
-    return pipeline
+    return MarkdownPagePipeline.from_crawler(crawler)
 
 
 def item(**kw):

@@ -31,8 +31,8 @@ def test_qr_png_decodes_to_the_text(tmp_path, url):
 def test_pipeline_writes_the_png_in_the_mirror(make_crawler, mirror_dir, workers):
     crawler = make_crawler(MIRROR_WORKERS=workers)
     url = "https://example.org/m/blob/main/pages/p1/7.md"
-    item = ArticleItem(id="7", url="u", channel="p1", title="t", published="p",
-                       body_html="<p>x</p>", public_url=url,
+    item = ArticleItem(site="secretchina", id="7", url="u", channel="p1", title="t",
+                       published="p", body_html="<p>x</p>", public_url=url,
                        page_path="pages/p1/7.md", qr_path="pages/p1/7.md.png")
     pipeline = QrImagePipeline.from_crawler(crawler)
     assert run_closing(pipeline.workers, lambda: pipeline.process_item(item)) is item
@@ -44,8 +44,8 @@ def test_pipeline_writes_the_png_in_the_mirror(make_crawler, mirror_dir, workers
 
 def test_no_png_without_a_public_url(make_crawler, mirror_dir):
     crawler = make_crawler(MIRROR_WORKERS=0)
-    item = ArticleItem(id="7", url="u", channel="p1", title="t", published="p",
-                       body_html="<p>x</p>", page_path="pages/p1/7.md")
+    item = ArticleItem(site="secretchina", id="7", url="u", channel="p1", title="t",
+                       published="p", body_html="<p>x</p>", page_path="pages/p1/7.md")
     pipeline = QrImagePipeline.from_crawler(crawler)
     assert run_closing(pipeline.workers, lambda: pipeline.process_item(item)) is item
     assert list(mirror_dir.rglob("*.png")) == []

@@ -19,7 +19,7 @@ def test_merge_trims_and_deduplicates_in_first_order():
 
 
 def test_pipeline_merges_links_and_keywords(crawler):
-    item = ArticleItem(id="1", url="u", channel="p1", title="t", published="p",
-                       body_html=BODY, tags=["停电，洪水, 暴雨,救灾"])
+    item = ArticleItem(site="secretchina", id="1", url="u", channel="p1", title="t",
+                       published="p", body_html=BODY, tags=["停电，洪水, 暴雨,救灾"])
     TagsPipeline.from_crawler(crawler).process_item(item)
     assert item.tags == ["暴雨", "停电", "洪水", "救灾"]

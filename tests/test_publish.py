@@ -40,7 +40,7 @@ class Mirror:
                                         "2024-05-06T08:00:00-04:00")
                 self.write(page, f"# article {self.next_id}\n")
                 self.write(layout.qr_path(page), b"\x89PNG fake")
-                catalog.add({"id": str(self.next_id), "channel": channel,
+                catalog.add({"site": "secretchina", "id": str(self.next_id), "channel": channel,
                              "title": "t", "published": "2024-05-06T08:00:00-04:00",
                              "url": "u", "page_path": page, "public_url": "p",
                              "tags": [], "language": "zh", "content_html": ""})

@@ -150,9 +150,9 @@ def job_log(scrapyd: Scrapyd, job: str) -> str:
 def test_deploy_and_run_on_scrapyd(scrapyd, site_server, tmp_path):
     answer = deploy(scrapyd, tmp_path)
     assert (answer["status"], answer["project"], answer["spiders"]) == (
-        "ok", "newsmirror", 1), answer
+        "ok", "newsmirror", 2), answer
     assert scrapyd.get("listspiders.json", project="newsmirror")["spiders"] == [
-        "secretchina"]
+        "secretchina", "soundofhope"]
 
     # The egg scrapyd keeps has the settings entry point and the sample
     # site, and importlib.resources reads the site from inside the zip.
@@ -161,6 +161,7 @@ def test_deploy_and_run_on_scrapyd(scrapyd, site_server, tmp_path):
         assert "settings = newsmirror.settings" in z.read(
             "EGG-INFO/entry_points.txt").decode()
         assert "newsmirror/sample/site/news/gb/p1.xml" in z.namelist()
+        assert "newsmirror/sample/soundofhope/post/900001" in z.namelist()
         assert not [n for n in z.namelist() if n.startswith("tests/")]
     probe = subprocess.run([sys.executable, "-c",
         "import sys; sys.path.insert(0, sys.argv[1]); import newsmirror; "

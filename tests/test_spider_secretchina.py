@@ -95,7 +95,7 @@ def test_idle_admits_what_waits(make_crawler):
 
 def test_feed_skips_articles_already_mirrored(crawler, mirror_dir):
     catalog = Catalog(mirror_dir)
-    catalog.add({"id": "1100002", "channel": "p1", "title": "t",
+    catalog.add({"site": "secretchina", "id": "1100002", "channel": "p1", "title": "t",
                  "published": "2024-05-07T20:40:00-04:00", "url": "u",
                  "page_path": "pages/secretchina/2024-05/07/1100002.md", "public_url": "p",
                  "tags": [], "language": "zh-CN", "content_html": "<p>x</p>"})

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from newsmirror.mirror.layout import HOME, index_path, tag_page_path
+from newsmirror.sites import SiteProfile
 
 # Characters that could start Markdown syntax inside running text.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&!])")
@@ -45,13 +46,21 @@ def menu_line(menu: tuple[tuple[str, str], ...], from_dir: str) -> str:
     return " | ".join(link(label, target, from_dir) for label, target in menu)
 
 
-def menus(settings, site: str, channels: dict[str, str]) -> tuple[tuple, tuple]:
+def mirror_title(setting: str, profiles: Iterable[SiteProfile]) -> str:
+    """MIRROR_TITLE, or the sites' own names: "看中国 · 希望之声 镜像"."""
+    return setting or " · ".join(p.title for p in profiles) + " 镜像"
+
+
+def menus(settings, profiles: Iterable[SiteProfile]) -> tuple[tuple, tuple]:
     """The header and footer links: MIRROR_MENU and MIRROR_FOOTER ({label:
-    target}, JSON on the command line), by default home and the channel
-    indexes in the header, home in the footer."""
+    target}, JSON on the command line), by default home and the given
+    sites' channel indexes in the header (named with the site if several),
+    home in the footer."""
+    profiles = list(profiles)
     home = {"首页": HOME}
     menu = settings.getdict("MIRROR_MENU") or home | {
-        name: index_path(site, ch) for ch, name in channels.items()}
+        (f"{p.title}·{name}" if len(profiles) > 1 else name): index_path(p.name, ch)
+        for p in profiles for ch, name in p.channels.items()}
     footer = settings.getdict("MIRROR_FOOTER") or home
     return tuple(menu.items()), tuple(footer.items())
 
@@ -112,12 +121,19 @@ def list_page(heading: str, path: str, rows: Iterable[dict], menu) -> str:
                              article_list(rows, from_dir) or "（暂无文章）"]))
 
 
-def home_page(title: str, site: str, channels: dict[str, str],
-              counts: dict[str, int], rows: list[dict]) -> str:
-    channel_lines = "\n".join(
-        f"- {link(name, index_path(site, ch), '')}（{counts.get(ch, 0)}）"
-        for ch, name in channels.items())
-    return tidy("\n\n".join([f"# {escape_md(title)}", "## 频道", channel_lines,
+def home_page(title: str, profiles: Iterable[SiteProfile],
+              counts: dict[tuple[str, str], int], rows: list[dict]) -> str:
+    """Each site's channels (under the site's name if several), then the
+    newest articles of all."""
+    profiles = list(profiles)
+    sections = []
+    for p in profiles:
+        if len(profiles) > 1:
+            sections.append(f"### {escape_md(p.title)}")
+        sections.append("\n".join(
+            f"- {link(name, index_path(p.name, ch), '')}（{counts.get((p.name, ch), 0)}）"
+            for ch, name in p.channels.items()))
+    return tidy("\n\n".join([f"# {escape_md(title)}", "## 频道", *sections,
                              "## 最新文章", article_list(rows, "") or "（暂无文章）"]))
 
 

@@ -1,8 +1,9 @@
 """Clean: the site's article markup -> safe article HTML.
 
 Site boilerplate (ads, hidden spans, the copyright line, appeals) is removed
-with the spider's SiteProfile; nh3 then keeps only article markup, so no
-script, event handler or javascript:/data: URL reaches a published page.
+by the rules of the article's site (its SiteProfile); nh3 then keeps only
+article markup, so no script, event handler or javascript:/data: URL
+reaches a published page.
 """
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from lxml import etree
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from newsmirror.sites import SiteProfile
+from newsmirror.sites import SiteProfile, profile
 from newsmirror.pipelines.workers import Workers
 
 ALLOWED_TAGS = {
-    "p", "br", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u",
+    "p", "br", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u",
     "s", "del", "sub", "sup", "blockquote", "ul", "ol", "li", "table",
     "thead", "tbody", "tr", "th", "td", "a", "img", "figure", "figcaption",
     "hr", "pre", "code",
@@ -28,8 +29,8 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt"},
                       "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
 URL_SCHEMES = {"http", "https"}
-BLOCKS = {"p", "div", "center", "section", "blockquote", "li", "table", "h2",
-          "h3", "h4", "figure"}
+BLOCKS = {"p", "div", "center", "section", "blockquote", "li", "table", "h1",
+          "h2", "h3", "h4", "figure"}
 # HTML's white space (not U+00A0, which is text).
 HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 PRE_BLOCK = re.compile(r"(<pre\b.*?</pre>)", re.S)
@@ -149,7 +150,9 @@ def _text_queries(texts: tuple[str, ...], end_markers: tuple[str, ...]):
     blocks = " | ".join(f".//{tag}" for tag in sorted(BLOCKS))
 
     def containing(markers):
-        return " or ".join(f"contains(., {_xpath_literal(m)})" for m in markers)
+        # No markers: a predicate that holds nowhere.
+        return " or ".join(f"contains(., {_xpath_literal(m)})"
+                           for m in markers) or "false()"
     return (etree.XPath(f"({blocks})[{containing(texts)}]"),
             etree.XPath(f".//text()[{containing(end_markers)}]"))
 
@@ -255,7 +258,7 @@ class CleanPipeline:
         adapter = ItemAdapter(item)
         body, images, has_content = await self.workers.run(
             type(self).__name__, clean_article, adapter["body_html"],
-            self.crawler.spider.site, adapter["url"])
+            profile(adapter["site"]), adapter["url"])
         adapter["body_html"], adapter["images"] = body, images
         if not has_content:
             self.crawler.stats.inc_value("newsmirror/dropped/empty_body")

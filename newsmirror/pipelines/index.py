@@ -17,10 +17,11 @@ from pathlib import Path
 from itemadapter import ItemAdapter
 
 from newsmirror.mirror import render
-from newsmirror.mirror.catalog import Catalog
+from newsmirror.mirror.catalog import Catalog, channel_key
 from newsmirror.mirror.files import inside, remove_stale_temp_files, write_atomic
 from newsmirror.mirror.layout import FEED, HOME, index_path, qr_path, tag_page_path
 from newsmirror.pipelines.markdown import public_url
+from newsmirror.sites import profile
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,6 @@ class IndexPipeline:
         return cls(crawler)
 
     def open_spider(self):
-        self.site = self.crawler.spider.site
-        self.menu, _ = render.menus(self.crawler.settings, self.site.name,
-                                    self.site.channels)
         self.catalog = Catalog(self.mirror_dir)
         # Finish what a killed run left stale, and remove its temp files.
         removed = remove_stale_temp_files(self.mirror_dir)
@@ -72,7 +70,8 @@ class IndexPipeline:
     def process_item(self, item):
         a = ItemAdapter(item)
         self.batch.append({
-            "id": a["id"], "channel": a["channel"], "title": a["title"],
+            "site": a["site"], "id": a["id"], "channel": a["channel"],
+            "title": a["title"],
             "published": a["published"], "url": a["url"],
             "page_path": a["page_path"], "public_url": a["public_url"],
             "tags": a["tags"], "language": a["language"],
@@ -90,8 +89,9 @@ class IndexPipeline:
         """The home page and every channel's index that the menus link to,
         if not yet written: a channel not crawled (yet) gets an index that
         says it is empty, so no link in the tree is dead."""
-        pages = {index_path(self.site.name, ch): ("channel", ch)
-                 for ch in self.site.channels}
+        site = self.crawler.spider.site
+        pages = {index_path(site.name, ch): ("channel", channel_key(site.name, ch))
+                 for ch in site.channels}
         pages[HOME] = ("home", "")
         return [page for path, page in pages.items()
                 if not (self.mirror_dir / path).exists()]
@@ -112,8 +112,8 @@ class IndexPipeline:
         in the tree; the lists that showed the others are rebuilt."""
         if not self.keep:
             return
-        for channel in self.catalog.counts():
-            old = self.catalog.beyond(channel, self.keep)
+        for site, channel in self.catalog.counts():
+            old = self.catalog.beyond(site, channel, self.keep)
             if not old:
                 continue
             # Files first: a run killed before the catalog knows retires
@@ -126,9 +126,9 @@ class IndexPipeline:
             images = self.catalog.retire(old)
             for relpath in images:
                 inside(self.mirror_dir, relpath).unlink(missing_ok=True)
-            logger.info("%d pages of channel %s and %d images only they showed "
+            logger.info("%d pages of channel %s/%s and %d images only they showed "
                         "removed from the mirror (MIRROR_KEEP_PER_CHANNEL=%d)",
-                        len(old), channel, len(images), self.keep)
+                        len(old), site, channel, len(images), self.keep)
             self.stats.inc_value("newsmirror/retired", len(old))
             self.stats.inc_value("newsmirror/retired_images", len(images))
 
@@ -141,23 +141,30 @@ class IndexPipeline:
         write_atomic(inside(self.mirror_dir, relpath), text)
 
     def build(self, kind: str, key: str) -> None:
+        """Write one list page; the mirror may hold several sites."""
         c = self.catalog
+        settings = self.crawler.settings
+        # The sites with articles, and the one being crawled.
+        sites = [profile(s) for s in sorted({*c.sites(), self.crawler.spider.site.name})]
         if kind == "channel":
-            name = self.site.channels.get(key, key)
-            path = index_path(self.site.name, key)
+            site_name, channel = key.split("/", 1)
+            site = profile(site_name)
+            path = index_path(site.name, channel)
             self.write(path, render.list_page(
-                f"{self.title} · {name}", path, c.latest(self.index_size, key),
-                self.menu))
+                f"{render.mirror_title(self.title, [site])} · "
+                f"{site.channels.get(channel, channel)}",
+                path, c.in_channel(site.name, channel, self.index_size),
+                render.menus(settings, [site])[0]))
         elif kind == "tag":
             path = tag_page_path(key)
             self.write(path, render.list_page(f"标签：{key}", path, c.tagged(key),
-                                              self.menu))
+                                              render.menus(settings, sites)[0]))
         elif kind == "home":
             self.write(HOME, render.home_page(
-                self.title, self.site.name, self.site.channels, c.counts(),
+                render.mirror_title(self.title, sites), sites, c.counts(),
                 c.latest(self.home_size)))
         elif kind == "feed":
             self.write(FEED, render.json_feed(
-                self.title, public_url(self.base_url, HOME),
+                render.mirror_title(self.title, sites), public_url(self.base_url, HOME),
                 public_url(self.base_url, FEED),
                 c.latest(self.feed_size, with_content=True)))

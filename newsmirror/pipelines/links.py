@@ -42,7 +42,7 @@ class MirrorLinksPipeline:
     def close_spider(self):
         self.catalog.close()
 
-    def target(self, href: str) -> str | None:
+    def target(self, href: str, text: str) -> str | None:
         """The mirror path a link of the body should go to, if any."""
         try:
             url = urlsplit(href)
@@ -55,10 +55,11 @@ class MirrorLinksPipeline:
         tag = self.site.tag_url.search(url.path)
         if tag:
             # The tag as TagsPipeline reads it from the same link.
-            names = merge_tags([unquote(tag.group("tag"))])
+            names = merge_tags([unquote(tag.group("tag")) if "tag" in tag.re.groupindex
+                                else text])
             return layout.tag_page_path(names[0]) if names else None
         article_id = self.spider.article_id(href)
-        return self.catalog.page_of(article_id) if article_id else None
+        return self.catalog.page_of(self.site.name, article_id) if article_id else None
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
@@ -69,7 +70,7 @@ class MirrorLinksPipeline:
         root = body.parse(adapter["body_html"])
         changed = 0
         for link in root.iter("a"):
-            target = self.target(link.get("href") or "")
+            target = self.target(link.get("href") or "", link.text_content())
             if target:
                 link.set("href", quote(body.relative(target, page_dir)))
                 changed += 1

@@ -14,6 +14,7 @@ from scrapy.exceptions import DropItem
 from newsmirror.mirror import layout
 from newsmirror.mirror.files import UnsafePath, inside, write_atomic
 from newsmirror.mirror.render import article_page, menus, tidy
+from newsmirror.sites import profile
 
 # Escape everything that could turn article text into Markdown syntax.
 # Every choice is an enum member, not its name: html-to-markdown looks each
@@ -249,15 +250,17 @@ class MarkdownPagePipeline:
         self.stats = crawler.stats
         self.mirror_dir = Path(settings.get("MIRROR_DIR"))
         self.base_url = settings.get("MIRROR_BASE_URL")
+        self.site_menus: dict[str, tuple[tuple, tuple]] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def open_spider(self):
-        self.site = self.crawler.spider.site
-        self.menu, self.footer = menus(self.crawler.settings, self.site.name,
-                                       self.site.channels)
+    def menus_of(self, site: str) -> tuple[tuple, tuple]:
+        """A page's menus link its own site's channels."""
+        if site not in self.site_menus:
+            self.site_menus[site] = menus(self.crawler.settings, [profile(site)])
+        return self.site_menus[site]
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
@@ -275,8 +278,9 @@ class MarkdownPagePipeline:
         adapter["qr_path"] = layout.qr_path(page_path) if self.base_url else ""
         adapter["body_markdown"] = to_markdown(adapter["body_html"])
         channel = adapter["channel"]
-        page = article_page(adapter, self.site.channels.get(channel, channel),
-                            self.menu, self.footer)
+        page = article_page(
+            adapter, profile(adapter["site"]).channels.get(channel, channel),
+            *self.menus_of(adapter["site"]))
         if write_atomic(target, page):
             self.stats.inc_value("newsmirror/pages_written")
         return item

@@ -1,4 +1,4 @@
-"""Tags: the article's tag links and <meta name="keywords">, merged."""
+"""Tags: the article's tag links and the keywords the spider found, merged."""
 from __future__ import annotations
 
 import re
@@ -7,10 +7,14 @@ from urllib.parse import unquote
 import lxml.html
 from itemadapter import ItemAdapter
 
+from newsmirror.sites import profile
+
 KEYWORD_SEPARATORS = re.compile(r"[,，]")
 
 
 def tags_from_links(body_html: str, tag_url: re.Pattern) -> list[str]:
+    """The tags the body links to: named in the URL (group "tag") or, for
+    a site whose tag URLs hold a number, by the link's text."""
     if "<a" not in body_html:
         return []
     root = lxml.html.fragment_fromstring(body_html, create_parent="div")
@@ -18,7 +22,8 @@ def tags_from_links(body_html: str, tag_url: re.Pattern) -> list[str]:
     for a in root.iter("a"):
         m = tag_url.search(a.get("href") or "")
         if m:
-            found.append(unquote(m.group("tag")))
+            found.append(unquote(m.group("tag")) if "tag" in tag_url.groupindex
+                         else a.text_content())
     return found
 
 
@@ -43,7 +48,7 @@ class TagsPipeline:
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
-        site = self.crawler.spider.site
+        site = profile(adapter["site"])
         keywords = []
         for kw in adapter.get("tags") or []:
             keywords.extend(KEYWORD_SEPARATORS.split(kw))

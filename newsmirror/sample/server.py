@@ -20,15 +20,20 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-REAL_HOSTS = ("https://www.secretchina.com", "http://www.secretchina.com")
-IMAGE_HOSTS = re.compile(rb"https?://(img\d*\.secretchina\.com)/")
+REAL_HOSTS = ("https://www.secretchina.com", "http://www.secretchina.com",
+              "https://www.soundofhope.org", "http://www.soundofhope.org")
+# The sites' image and media hosts; soundofhope links them protocol-relative.
+IMAGE_HOSTS = re.compile(
+    rb"(?:https?:)?//(img\d*\.secretchina\.com|(?:img|media)\.soundofhope\.org)/")
+# Each source's bundled sample site, a folder of this package.
+SAMPLES = {"secretchina": "site", "soundofhope": "soundofhope"}
 # A route answers (status, headers, body) for a request path, or None.
 Route = Callable[[str], tuple[int, dict[str, str], bytes] | None]
 
 
-def sample_site() -> Traversable:
-    """The bundled sample site, readable from a directory or an egg."""
-    return files("newsmirror.sample") / "site"
+def sample_site(source: str = "secretchina") -> Traversable:
+    """A source's bundled sample site, readable from a directory or an egg."""
+    return files("newsmirror.sample") / SAMPLES[source]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -88,12 +93,15 @@ class SiteServer(ThreadingHTTPServer):
         if not target.is_file():
             return 404, {"Content-Type": "text/plain"}, b"not found"
         body = target.read_bytes()
-        ctype = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
-        if parts[-1].endswith((".html", ".xml")):
+        name = parts[-1]
+        ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if "." not in name:  # soundofhope's /post/<id> and /rss/<n>
+            name += ".xml" if body.startswith(b"<?xml") else ".html"
+        if name.endswith((".html", ".xml")):
             for host in REAL_HOSTS:
                 body = body.replace(host.encode(), self.base_url.encode())
             body = IMAGE_HOSTS.sub(rb"%s/_hosts/\1/" % self.base_url.encode(), body)
-            ctype = ("text/html" if parts[-1].endswith(".html")
+            ctype = ("text/html" if name.endswith(".html")
                      else "application/xml") + "; charset=utf-8"
         return 200, {"Content-Type": ctype}, body
 

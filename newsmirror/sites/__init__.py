@@ -1,6 +1,15 @@
-"""Site profiles: everything that is specific to one news site."""
+"""Site profiles: everything that is specific to one news site.
+
+A source is one module here holding its SiteProfile (selectors, patterns,
+boilerplate rules, channel names) and a spider of a few lines naming it
+(newsmirror/spiders/<source>.py). Items carry their site's name; the
+pipelines look the profile up with profile(name).
+"""
 from __future__ import annotations
 
+import functools
+import importlib
+import pkgutil
 import re
 from dataclasses import dataclass
 
@@ -8,6 +17,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class SiteProfile:
     name: str
+    title: str  # the site's own name, for the home page and indexes
     base_url: str
     channels: dict[str, str]  # channel id -> display name
     feed_path: str  # format string with {channel}
@@ -24,7 +34,34 @@ class SiteProfile:
     boilerplate_text: tuple[str, ...]
     # A block with this text ends the article: it and all that follows go.
     end_marker_text: tuple[str, ...]
-    source_label: re.Pattern  # the 来源 line, group "source"
+    source_label: re.Pattern  # the source line, group "source"
     dateline: re.Pattern  # groups y, m, d
-    tag_url: re.Pattern  # group "tag", URL-encoded
+    # Tag links in the body: the tag is group "tag" (URL-encoded) if the
+    # pattern has one, else the link's text.
+    tag_url: re.Pattern
     timezone: str
+    # The lead figure where the site puts it outside the body (it goes
+    # before the body); "" if the body holds its own.
+    lead_figure_css: str = ""
+    # Whether <meta name="keywords"> are tags; else only the body's links.
+    keywords_are_tags: bool = True
+    # The article's own channel on its page (hrefs, group "channel"), so
+    # an article in several feeds gets one page whichever feed came first;
+    # "" to take the channel of the feed that listed it.
+    section_css: str = ""
+    section_url: re.Pattern | None = None
+
+
+@functools.cache
+def profiles() -> dict[str, SiteProfile]:
+    """Every site's profile, by name: each module of this package holds one."""
+    found = {}
+    for module in pkgutil.iter_modules(__path__):
+        for value in vars(importlib.import_module(f"{__name__}.{module.name}")).values():
+            if isinstance(value, SiteProfile):
+                found[value.name] = value
+    return dict(sorted(found.items()))
+
+
+def profile(name: str) -> SiteProfile:
+    return profiles()[name]

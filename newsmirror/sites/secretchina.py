@@ -9,6 +9,7 @@ from newsmirror.sites import SiteProfile
 
 SECRETCHINA = SiteProfile(
     name="secretchina",
+    title="看中国",
     base_url="https://www.secretchina.com",
     channels={
         "p1": "中国", "p2": "国际", "p3": "财经", "p4": "评论", "p5": "文化",

@@ -71,6 +71,7 @@ class FeedArticleSpider(scrapy.Spider):
         # URL -> requests this run admitted that are still in the window:
         # not the resumed queue's (JOBDIR), nor a retry of one that left.
         spider.in_window = Counter()
+        spider.requested = set()  # article ids requested by this run
         crawler.signals.connect(spider.article_left,
                                 signal=signals.request_left_downloader)
         crawler.signals.connect(spider.idle, signal=signals.spider_idle)
@@ -110,7 +111,7 @@ class FeedArticleSpider(scrapy.Spider):
             self.logger.warning("feed has no items: %s", response.url)
             self.count("bad_feed/empty")
         host = urlsplit(self.base_url).netloc
-        seen = set()
+        seen = {}  # article id -> its entry
         for entry in items:
             link = urljoin(response.url, entry.xpath("link/text()").get("").strip())
             if urlsplit(link).netloc != host:
@@ -127,10 +128,18 @@ class FeedArticleSpider(scrapy.Spider):
                                     "fetched: %s", link)
                 self.count("bad_feed/duplicate_item")
                 continue
-            seen.add(article_id)
-            if self.catalog.has(article_id):
+            seen[article_id] = (link, entry)
+        # The channel lists them all, those mirrored or requested already
+        # (an article can sit in several channels' feeds) included.
+        self.catalog.list_in_channel(self.site.name, channel, seen)
+        for article_id, (link, entry) in seen.items():
+            if self.catalog.has(self.site.name, article_id):
                 self.count("skipped/already_mirrored")
                 continue
+            if article_id in self.requested:
+                self.count("skipped/in_another_feed")
+                continue
+            self.requested.add(article_id)
             self.waiting.append((link, channel,
                                  entry.xpath("title/text()").get("").strip(),
                                  entry.xpath("pubDate/text()").get("").strip()))
@@ -257,24 +266,38 @@ class FeedArticleSpider(scrapy.Spider):
         article_id = self.article_id(response.url)
         if article_id is None:
             return self.drop("bad_url", response.url)
+        # A lead figure the site puts above the body goes first in it.
+        lead_figure = page.css(self.site.lead_figure_css)[:1].getall() \
+            if self.site.lead_figure_css else []
         return ArticleItem(
             id=article_id,
             site=self.site.name,
             url=self.canonical_url(response, page),
-            channel=channel,
+            channel=self.section(page) or channel,
             title=title,
             published=self.published(response, page, body, feed_date),
-            body_html=body[0].get(),
+            body_html="".join([*lead_figure, body[0].get()]),
             source=self.source(body),
             lead_image=page.css(
                 'meta[property="og:image"]::attr(content)').get("").strip(),
-            tags=page.css('meta[name="keywords"]::attr(content)').getall(),
+            tags=page.css('meta[name="keywords"]::attr(content)').getall()
+            if self.site.keywords_are_tags else [],
             language=page.xpath("/html/@lang").get("").strip(),
         )
 
     def drop(self, reason: str, url: str) -> None:
         self.logger.warning("article dropped (%s): %s", reason, url)
         self.count(f"dropped/{reason}")
+
+    def section(self, page) -> str | None:
+        """The article's own channel, if its page names one of the site's."""
+        if not self.site.section_css:
+            return None
+        for href in page.css(self.site.section_css).getall():
+            m = self.site.section_url.search(urlsplit(href.strip()).path)
+            if m and m.group("channel") in self.site.channels:
+                return m.group("channel")
+        return None
 
     def canonical_url(self, response, page) -> str:
         canonical = page.css('link[rel="canonical"]::attr(href)').get("")
