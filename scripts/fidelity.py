@@ -239,6 +239,7 @@ class Reference:
     text: str  # the article's own text, to tell leaks from it
     visible: str  # every visible text of the body, boilerplate too
     date: str  # YYYY-MM-DD
+    tag_links: dict[str, str]  # href -> the tag it links to
 
 
 def reference(page_html: bytes, page_url: str, site: Source) -> Reference:
@@ -309,7 +310,7 @@ def reference(page_html: bytes, page_url: str, site: Source) -> Reference:
     lists = [(lst.tag, [norm(li.text_content()) for li in lst.iterchildren("li")])
              for lst in body.iter("ul", "ol")]
     quotes = [segments(q) for q in body.iter("blockquote")]
-    links, tags = Counter(), set()
+    links, tags, tag_links = Counter(), set(), {}
     for a in body.iter("a"):
         href = a.get("href") or ""
         if not href or href.startswith(("#", "javascript:", "mailto:")) \
@@ -318,8 +319,9 @@ def reference(page_html: bytes, page_url: str, site: Source) -> Reference:
         tag = site.tag_href.search(urlsplit(href).path)
         href = norm_href(href, url, "", site.real_host)
         if tag:
-            tags.add(norm(unquote(tag.group("tag")) if "tag" in tag.re.groupindex
-                          else a.text_content()))
+            tag_links[href] = norm(unquote(tag.group("tag")) if "tag" in tag.re.groupindex
+                                   else a.text_content())
+            tags.add(tag_links[href])
         if a.get("data-source-line") is None:
             links[(href, norm(a.text_content()))] += 1
     media = [norm_href(src, url, "", site.real_host) for el in body.iter(*MEDIA)
@@ -328,7 +330,7 @@ def reference(page_html: bytes, page_url: str, site: Source) -> Reference:
     return Reference(title, url, paragraphs, source, images, headings, bold,
                      lists, quotes, links, media, tags,
                      [h for h in hidden if h], "\n".join([*paragraphs, source]),
-                     norm(body.text_content()), date)
+                     norm(body.text_content()), date, tag_links)
 
 
 @dataclass
@@ -409,19 +411,14 @@ def mirror_targets(ref: Reference, mirror: Path, site: Source) -> dict[str, str]
     """The mirror paths that the article's links to the site's home, its
     tag pages and mirrored articles may go to, each with the link's URL."""
     targets = {}
-    for href, text in ref.links:
+    for href, _ in ref.links:
         if href.rstrip("/") == site.real_host:
             targets[HOME] = href
         if not href.startswith(f"{site.real_host}/"):
             continue
-        # The href is decoded already: a "#" or "?" in it is the tag's.
-        path = href.removeprefix(site.real_host)
-        tag = site.tag_href.search(urlsplit(path).path)
-        article = site.article_href.search(path)
-        name = (" ".join(unquote(tag.group("tag")).split())
-                if tag and "tag" in tag.re.groupindex else text if tag else "")
-        if name:
-            targets[tag_page_path(name)] = href
+        article = site.article_href.search(href.removeprefix(site.real_host))
+        if href in ref.tag_links:
+            targets[tag_page_path(ref.tag_links[href])] = href
         elif article:
             for held in mirror.glob(f"pages/**/{article.group('id')}.md"):
                 targets[held.relative_to(mirror).as_posix()] = href

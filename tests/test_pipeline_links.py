@@ -18,7 +18,7 @@ HELD = "pages/secretchina/2024-04/30/1099999.md"
 @pytest.fixture
 def links(make_crawler, mirror_dir):
     catalog = Catalog(mirror_dir)
-    catalog.add({"id": "1099999", "channel": "p1", "title": "t",
+    catalog.add({"site": "secretchina", "id": "1099999", "channel": "p1", "title": "t",
                  "published": "2024-04-30T08:00:00-04:00", "url": "u",
                  "page_path": HELD, "public_url": "p", "tags": [],
                  "language": "", "content_html": ""})
