@@ -58,6 +58,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import lxml.html
 from markdown_it import MarkdownIt
 from PIL import Image
+from w3lib.url import safe_url_string
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -377,9 +378,10 @@ def body_tokens(tokens):
 
 def mirror_copies(src: str, served: str, site: Source) -> set[str]:
     """Where the mirror may keep the image at src: the path for its URL,
-    or for the URL the loopback server gave it."""
-    return {image_path(src), image_path(site.image_hosts.sub(
-        lambda m: f"{served}/_hosts/{m[1]}/", src))}
+    or for the URL the loopback server gave it, as requested (non-ASCII
+    percent-encoded)."""
+    urls = (src, site.image_hosts.sub(lambda m: f"{served}/_hosts/{m[1]}/", src))
+    return {image_path(v) for u in urls for v in (u, safe_url_string(u))}
 
 
 def stored_image(src: str, page: Path, mirror: Path) -> tuple[str, str]:
