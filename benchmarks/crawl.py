@@ -52,8 +52,17 @@ BENCH_SETTINGS = {
     "TELNETCONSOLE_ENABLED": False,
     "LOG_LEVEL": "INFO",
 }
-STAGES = ("CleanPipeline", "TagsPipeline", "MirrorImagesPipeline",
-          "MarkdownPagePipeline", "QrImagePipeline", "IndexPipeline")
+
+
+def pipeline_stages() -> list[str]:
+    """The project's pipelines' class names, in ITEM_PIPELINES order."""
+    from newsmirror.settings import ITEM_PIPELINES
+
+    return [path.rpartition(".")[2]
+            for path in sorted(ITEM_PIPELINES, key=ITEM_PIPELINES.get)]
+
+
+STAGES = pipeline_stages()
 
 
 # The site

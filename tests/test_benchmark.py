@@ -10,9 +10,10 @@ def test_benchmark_reports_bare_full_and_rerun():
         [sys.executable, "benchmarks/crawl.py", "-n", "30", "--repeat", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout
     assert "site: generated from the sample, 30 articles" in out
-    for line in ("bare :", "full :", "CleanPipeline",
-                 "TagsPipeline", "MarkdownPagePipeline", "QrImagePipeline",
-                 "IndexPipeline", "all stages", "full/bare articles/s",
+    for line in ("bare :", "full :", "CleanPipeline", "TagsPipeline",
+                 "MirrorImagesPipeline", "MirrorLinksPipeline",
+                 "MarkdownPagePipeline", "QrImagePipeline", "IndexPipeline",
+                 "all stages", "full/bare articles/s",
                  "pipeline CPU / bare CPU per article", "rerun seconds",
                  "peak RSS, all modes:", "a worker process:",
                  "CONCURRENT_REQUESTS=32", "AUTOTHROTTLE_ENABLED=False"):
