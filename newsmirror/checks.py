@@ -161,6 +161,7 @@ SETTINGS: dict[str, Rule] = {
     "MIRROR_IMAGES_MAX_BYTES": _whole(1024),
     "MIRROR_IMAGES_MAX_DOWNLOAD": _whole(1),
     "MIRROR_IMAGES_MAX_PIXELS": _whole(1),
+    "MIRROR_IMAGES_RETRIES": _whole(0),
     "REDIS_URL": _url(("redis", "rediss", "unix"), empty=True),
     "REDIS_WORKER_LEASE": _whole(1),
     "CONTACT_URL": _url(("http", "https")),

@@ -50,6 +50,10 @@ MIRROR_IMAGES_QUALITY = 75  # JPEG quality, lowered for an image over the byte c
 MIRROR_IMAGES_MAX_BYTES = 300 * 1024  # a stored image
 MIRROR_IMAGES_MAX_DOWNLOAD = 20 * 1024 * 1024  # bigger is cut off, not stored
 MIRROR_IMAGES_MAX_PIXELS = 50_000_000  # more in the original is a decompression bomb
+# Later runs that fetch an article again for its failed images; then its
+# page keeps linking them at their site (an image gone for good, a host
+# that never answers).
+MIRROR_IMAGES_RETRIES = 3
 # An image moved by its site is still the article's.
 MEDIA_ALLOW_REDIRECTS = True
 

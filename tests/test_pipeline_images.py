@@ -304,3 +304,15 @@ def test_an_image_url_that_cannot_be_requested_stays_and_is_not_missing(make_cra
     # Never valid, so never fetched again: the article is complete as it is.
     assert item.body_html == body and item.images_missing == 0
     assert crawler.stats.get_value("newsmirror/images/failed/bad_url") == 1
+
+
+def test_an_image_gone_for_good_stops_costing_its_article_after_the_retries(site, tmp_path):
+    mirror = tmp_path / "mirror"
+    site.crawl(mirror, MIRROR_IMAGES_RETRIES=1, MIRROR_IMAGES_MAX_DOWNLOAD=site.max_download)
+    # One later run fetches the article with failed images again ...
+    site.crawl(mirror, MIRROR_IMAGES_RETRIES=1, MIRROR_IMAGES_MAX_DOWNLOAD=site.max_download)
+    assert site.fetched("/news/gb/2024") == ["/news/gb/2024/05/03/103.html"]
+    # ... then its page keeps the images' original URLs.
+    site.crawl(mirror, MIRROR_IMAGES_RETRIES=1, MIRROR_IMAGES_MAX_DOWNLOAD=site.max_download)
+    assert site.fetched("/news/gb/2024") == [] and site.fetched("/img/") == []
+    assert page_images(mirror, "103")[0] == site.url("gone.jpg")

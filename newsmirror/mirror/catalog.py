@@ -60,10 +60,12 @@ CREATE TABLE IF NOT EXISTS article_tags (
 -- Replacing an article deletes its tags by id: without this, a full scan.
 CREATE INDEX IF NOT EXISTS article_tags_by_id ON article_tags (site, id);
 -- Articles whose page links images at their site still (their download
--- failed): fetched again by the next run whose feeds list them.
+-- failed), and in how many runs: fetched again by the next runs whose
+-- feeds list them, up to MIRROR_IMAGES_RETRIES.
 CREATE TABLE IF NOT EXISTS images_missing (
     site TEXT NOT NULL,
     id TEXT NOT NULL,
+    runs INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (site, id)
 );
 -- The stored images each article shows (an image may be in several, of
@@ -112,7 +114,7 @@ INSERT INTO articles SELECT '{OLD_SITE}', id, channel, title, published,
 INSERT INTO article_channels SELECT '{OLD_SITE}', channel, id, published_utc
     FROM articles_one_site;
 INSERT INTO article_tags SELECT tag, '{OLD_SITE}', id FROM article_tags_one_site;
-INSERT INTO images_missing SELECT '{OLD_SITE}', id FROM images_missing_one_site;
+INSERT INTO images_missing (site, id) SELECT '{OLD_SITE}', id FROM images_missing_one_site;
 INSERT INTO retired SELECT '{OLD_SITE}', id, page_path FROM retired_one_site;
 INSERT INTO article_images SELECT path, '{OLD_SITE}', id FROM article_images_one_site;
 UPDATE stale SET key = '{OLD_SITE}/' || key WHERE kind = 'channel';
@@ -177,13 +179,15 @@ class Catalog:
     def close(self) -> None:
         self.conn.close()
 
-    def has(self, site: str, article_id: str) -> bool:
-        """Whether the article is mirrored, with every image it shows."""
+    def has(self, site: str, article_id: str, image_retries: int | None = None) -> bool:
+        """Whether the article is mirrored, with every image it shows or
+        (given image_retries) with images that failed in more runs than that."""
         return self.conn.execute(
             "SELECT 1 FROM articles a WHERE site = ? AND id = ? AND NOT EXISTS "
-            "(SELECT 1 FROM images_missing m WHERE m.site = a.site AND m.id = a.id) "
+            "(SELECT 1 FROM images_missing m WHERE m.site = a.site AND m.id = a.id "
+            "AND (? IS NULL OR m.runs <= ?)) "
             "UNION ALL SELECT 1 FROM retired WHERE site = ? AND id = ?",
-            (site, article_id, site, article_id)
+            (site, article_id, image_retries, image_retries, site, article_id)
         ).fetchone() is not None
 
     def beyond(self, site: str, channel: str, keep: int) -> list[dict]:
@@ -304,7 +308,8 @@ class Catalog:
                     "INSERT OR IGNORE INTO article_tags VALUES (?, ?, ?)",
                     [(t, *key) for t in article["tags"]])
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO images_missing VALUES (?, ?)"
+                    "INSERT INTO images_missing (site, id) VALUES (?, ?) "
+                    "ON CONFLICT (site, id) DO UPDATE SET runs = runs + 1"
                     if article.get("images_missing") else
                     "DELETE FROM images_missing WHERE site = ? AND id = ?", key)
             self.conn.executemany(

@@ -66,6 +66,7 @@ class FeedArticleSpider(scrapy.Spider):
         spider.tz = ZoneInfo(cls.site.timezone)
         crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
         spider.window = settings.getint("MIRROR_ARTICLE_WINDOW")
+        spider.image_retries = settings.getint("MIRROR_IMAGES_RETRIES")
         spider.waiting = deque()  # (link, channel, feed title, feed date)
         spider.admitted = 0
         # URL -> requests this run admitted that are still in the window:
@@ -133,7 +134,7 @@ class FeedArticleSpider(scrapy.Spider):
         # (an article can sit in several channels' feeds) included.
         self.catalog.list_in_channel(self.site.name, channel, seen)
         for article_id, (link, entry) in seen.items():
-            if self.catalog.has(self.site.name, article_id):
+            if self.catalog.has(self.site.name, article_id, self.image_retries):
                 self.count("skipped/already_mirrored")
                 continue
             if article_id in self.requested:
