@@ -170,9 +170,7 @@ class Repo:
         return self.head()
 
     def head(self) -> str | None:
-        result = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}",
-                          check=False)
-        return result.stdout.decode().strip() or None
+        return self.ref("HEAD")
 
     def count(self, revisions: str) -> int:
         return int(self.text("rev-list", "--count", revisions))
