@@ -20,10 +20,9 @@ from newsmirror.mirror.layout import CRAWL_LOCK
 TEXT = b"Locked by the crawl writing this tree (newsmirror/mirror/lock.py).\n"
 
 
-def take_crawl_lock(mirror_dir: Path, shared: bool) -> int | None:
-    """The lock's descriptor (close it to release), or None if another
-    crawl holds it."""
-    path = Path(mirror_dir, CRAWL_LOCK)
+def try_flock(path: Path, shared: bool = False) -> int | None:
+    """A descriptor of path (created) holding its flock, or None if
+    another process holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -31,6 +30,13 @@ def take_crawl_lock(mirror_dir: Path, shared: bool) -> int | None:
     except BlockingIOError:
         os.close(fd)
         return None
-    if not os.fstat(fd).st_size:
+    return fd
+
+
+def take_crawl_lock(mirror_dir: Path, shared: bool) -> int | None:
+    """The lock's descriptor (close it to release), or None if another
+    crawl holds it."""
+    fd = try_flock(Path(mirror_dir, CRAWL_LOCK), shared)
+    if fd is not None and not os.fstat(fd).st_size:
         os.write(fd, TEXT)
     return fd

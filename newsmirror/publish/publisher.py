@@ -11,7 +11,6 @@ again next time, and a run with nothing pending does not push.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -20,12 +19,14 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsmirror.mirror import layout
 from newsmirror.mirror.catalog import Catalog
 from newsmirror.mirror.files import TEMP_SUFFIX
+from newsmirror.mirror.lock import try_flock
 from newsmirror.publish.git import GitError, Repo, mask
 
 logger = logging.getLogger(__name__)
@@ -159,21 +160,20 @@ class Publisher:
             outcome.repo_bytes = self.repo.size()
             return outcome
 
+    @contextmanager
     def lock(self):
-        """The publish lock, waited for at most the time limit."""
+        """The publish lock, waited for at most the time limit (the kernel
+        releases it on a kill)."""
         path = self.mirror_dir / LOCK
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.options.timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return _Held(fd)
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    raise PublishBusy(f"another publisher holds {path}")
-                time.sleep(0.1)
+        while (fd := try_flock(path)) is None:
+            if time.monotonic() > deadline:
+                raise PublishBusy(f"another publisher holds {path}")
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            os.close(fd)
 
     def commit(self, outcome: Outcome) -> None:
         changes = []
@@ -263,15 +263,3 @@ class Publisher:
                 logger.info("%s had moved on: the mirror's commits replayed "
                             "on top of its own", mask(url))
 
-
-class _Held:
-    """The publish lock, released on exit (and by the kernel on a kill)."""
-
-    def __init__(self, fd: int):
-        self.fd = fd
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
