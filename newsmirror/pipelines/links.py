@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from itemadapter import ItemAdapter
 
 from newsmirror.mirror import body, layout
 from newsmirror.mirror.catalog import Catalog
-from newsmirror.pipelines.tags import merge_tags
+from newsmirror.pipelines.tags import link_tag, merge_tags
 
 
 class MirrorLinksPipeline:
@@ -55,8 +55,7 @@ class MirrorLinksPipeline:
         tag = self.site.tag_url.search(url.path)
         if tag:
             # The tag as TagsPipeline reads it from the same link.
-            names = merge_tags([unquote(tag.group("tag")) if "tag" in tag.re.groupindex
-                                else text])
+            names = merge_tags([link_tag(tag, text)])
             return layout.tag_page_path(names[0]) if names else None
         article_id = self.spider.article_id(href)
         return self.catalog.page_of(self.site.name, article_id) if article_id else None

@@ -4,26 +4,30 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-import lxml.html
 from itemadapter import ItemAdapter
 
+from newsmirror.mirror import body
 from newsmirror.sites import profile
 
 KEYWORD_SEPARATORS = re.compile(r"[,，]")
 
 
+def link_tag(match: re.Match, text: str) -> str:
+    """The tag a tag link names: in its URL (group "tag") or, for a site
+    whose tag URLs hold a number, by the link's text."""
+    return unquote(match.group("tag")) if "tag" in match.re.groupindex else text
+
+
 def tags_from_links(body_html: str, tag_url: re.Pattern) -> list[str]:
-    """The tags the body links to: named in the URL (group "tag") or, for
-    a site whose tag URLs hold a number, by the link's text."""
+    """The tags the body links to (link_tag)."""
     if "<a" not in body_html:
         return []
-    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    root = body.parse(body_html)
     found = []
     for a in root.iter("a"):
         m = tag_url.search(a.get("href") or "")
         if m:
-            found.append(unquote(m.group("tag")) if "tag" in tag_url.groupindex
-                         else a.text_content())
+            found.append(link_tag(m, a.text_content()))
     return found
 
 
