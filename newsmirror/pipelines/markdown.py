@@ -11,7 +11,7 @@ import lxml.html
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from newsmirror.mirror import layout
+from newsmirror.mirror import body, layout
 from newsmirror.mirror.files import UnsafePath, inside, write_atomic
 from newsmirror.mirror.render import article_page, menus, tidy
 from newsmirror.sites import profile
@@ -226,7 +226,7 @@ def to_markdown(body_html: str) -> str:
     emphasis = HAS_EMPHASIS.search(body_html)
     bare_url = _has_bare_url(body_html)
     if emphasis or bare_url:
-        root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+        root = body.parse(body_html)
         if bare_url:
             _link_bare_urls(root)
         if emphasis:
