@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,13 @@ def soundofhope_server():
     """The bundled soundofhope sample (newsmirror/sample/soundofhope)."""
     with SiteServer(sample_site("soundofhope")) as server:
         yield server
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a server the test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # Fast, deterministic settings for crawls against a loopback server.

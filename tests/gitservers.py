@@ -16,6 +16,8 @@ from pathlib import Path
 
 import waitress
 
+from tests.conftest import free_port
+
 # The CGI variables git http-backend reads besides the HTTP_ headers.
 CGI_VARIABLES = ("REQUEST_METHOD", "QUERY_STRING", "PATH_INFO", "CONTENT_TYPE",
                  "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR")
@@ -68,12 +70,6 @@ while read old new ref; do
     done || exit 1
 done
 """)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(port: int, process: subprocess.Popen | None = None) -> None:

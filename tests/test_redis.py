@@ -13,7 +13,6 @@ import os
 import pickle
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -26,7 +25,7 @@ import redis
 
 from newsmirror.mirror.layout import tag_page_path
 from newsmirror.sample.server import SiteServer
-from tests.conftest import CRAWL_SETTINGS, ROOT, SAMPLE, crawl_command, run_crawl
+from tests.conftest import CRAWL_SETTINGS, ROOT, SAMPLE, crawl_command, free_port, run_crawl
 from tests.mirror_checks import check_page, snapshot
 
 pytestmark = pytest.mark.redis
@@ -44,12 +43,6 @@ WORKER = {
     "MIRROR_FEED_SIZE": "1000",
 }
 WAIT = 60  # seconds: a safety limit on waits, never a synchronisation
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from urllib.request import urlopen
 import pytest
 
 from newsmirror.sample.server import SiteServer, sample_site
-from tests.conftest import CRAWL_SETTINGS, ROOT
+from tests.conftest import CRAWL_SETTINGS, ROOT, free_port
 from tests.mirror_checks import check_page
 
 pytestmark = pytest.mark.scrapyd
@@ -33,12 +32,6 @@ PROJECT_FILES = ("scrapy.cfg", "setup.py", "pyproject.toml", "README.md",
 BASE_URL = CRAWL_SETTINGS["MIRROR_BASE_URL"]
 # Each poll below gives up after this long; the whole test takes ~10 s.
 DEADLINE = 40
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def poll(check, what: str, process: subprocess.Popen, log: Path):
