@@ -96,6 +96,14 @@ def test_answers_that_are_no_transient_fault_pass_without_waiting(middleware, sl
     assert slept == []
 
 
+def test_a_request_can_name_its_own_codes_to_retry(middleware, slept):
+    image = Request(URL, meta={"retry_http_codes": {404, 503}})
+    retry = respond(middleware, image, 404)
+    assert isinstance(retry, Request) and retry.meta["retry_times"] == 1
+    assert respond(middleware, image, 500).status == 500
+    assert slept == [2.0]
+
+
 def test_dont_retry_is_respected(middleware, slept):
     assert respond(middleware, Request(URL, meta={"dont_retry": True}), 503).status == 503
     assert slept == []

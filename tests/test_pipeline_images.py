@@ -160,11 +160,16 @@ class ImageSite:
                     for name in names)), "utf-8")
         (root / "news/gb/p1.xml").write_text(FEED.format(items="\n".join(items)), "utf-8")
         self.bodies: dict[str, bytes | None] = {}
+        self.missing_for: dict[str, int] = {}  # name -> 404s before its body
         self.server = SiteServer(root, routes={
             f"/img/{name}": self.image for names in articles.values() for name in names})
 
     def image(self, path: str):
-        body = self.bodies[path.removeprefix("/img/")]
+        name = path.removeprefix("/img/")
+        body = self.bodies[name]
+        if self.missing_for.get(name):
+            self.missing_for[name] -= 1
+            body = None
         if body is None:
             return 404, {"Content-Type": "text/plain"}, b"not found"
         return 200, {"Content-Type": "image/jpeg"}, body
@@ -174,7 +179,8 @@ class ImageSite:
 
     def crawl(self, mirror: Path, **settings) -> dict[str, int]:
         self.server.requests.clear()
-        result = run_crawl(self.server.base_url, mirror, "-a", "channels=p1", **settings)
+        result = run_crawl(self.server.base_url, mirror, "-a", "channels=p1",
+                           **{"RETRY_BACKOFF_BASE": "0.05", **settings})
         assert result.returncode == 0, result.stderr[-3000:]
         # Each failed image is one line, not an error with its traceback.
         assert "Traceback" not in result.stderr, result.stderr[-3000:]
@@ -230,8 +236,10 @@ def site(tmp_path):
 def test_images_are_stored_once_within_the_caps_and_linked(site, tmp_path):
     mirror = tmp_path / "mirror"
     stats = site.crawl(mirror, MIRROR_IMAGES_MAX_DOWNLOAD=site.max_download)
-    # Every image fetched once, the shared one too.
-    assert site.fetched("/img/") == sorted(f"/img/{n}" for n in site.bodies)
+    # Every image fetched once, the shared one too; the missing one is
+    # retried like a fault (RETRY_TIMES, 3).
+    assert site.fetched("/img/") == sorted(f"/img/{n}" for n in site.bodies
+                                           for _ in range(4 if n == "gone.jpg" else 1))
     for article_id, names in site.articles.items():
         srcs = page_images(mirror, article_id)
         assert len(srcs) == len(names)
@@ -260,8 +268,8 @@ def test_images_are_stored_once_within_the_caps_and_linked(site, tmp_path):
     # A rerun fetches only that article again, and only its missing images.
     site.crawl(mirror, MIRROR_IMAGES_MAX_DOWNLOAD=site.max_download)
     assert site.fetched("/news/gb/2024") == ["/news/gb/2024/05/03/103.html"]
-    assert site.fetched("/img/") == ["/img/bomb.png", "/img/gone.jpg", "/img/heavy.jpg",
-                                     "/img/page.jpg"]
+    assert site.fetched("/img/") == ["/img/bomb.png", *["/img/gone.jpg"] * 4,
+                                     "/img/heavy.jpg", "/img/page.jpg"]
 
 
 def test_a_failed_image_is_fetched_by_a_later_run_and_the_page_rewritten(site, tmp_path):
@@ -316,3 +324,16 @@ def test_an_image_gone_for_good_stops_costing_its_article_after_the_retries(site
     site.crawl(mirror, MIRROR_IMAGES_RETRIES=1, MIRROR_IMAGES_MAX_DOWNLOAD=site.max_download)
     assert site.fetched("/news/gb/2024") == [] and site.fetched("/img/") == []
     assert page_images(mirror, "103")[0] == site.url("gone.jpg")
+
+
+def test_an_image_missing_for_a_moment_is_retried_within_the_run(site, tmp_path):
+    mirror = tmp_path / "mirror"
+    site.missing_for["photo.jpg"] = 2  # e.g. not on the CDN's edge yet
+    stats = site.crawl(mirror, MIRROR_IMAGES_MAX_DOWNLOAD=site.max_download)
+    assert site.fetched("/img/photo.jpg") == ["/img/photo.jpg"] * 3
+    assert resolves_to(mirror, "101", page_images(mirror, "101")[0]) \
+        == image_path(site.url("photo.jpg"))
+    assert "newsmirror/images/failed/http_404" in stats  # gone.jpg's, for good
+    catalog = Catalog(mirror)
+    assert catalog.has("secretchina", "101")
+    catalog.close()

@@ -7,6 +7,9 @@ waits before handing the retry back: RETRY_BACKOFF_BASE * 2**(n-1) seconds
 before the n-th retry, or longer if Retry-After asks, never more than
 RETRY_BACKOFF_MAX. The wait holds back the retried request only; AutoThrottle
 slows the rest of the site when it answers slowly.
+
+A request's meta "retry_http_codes" replaces RETRY_HTTP_CODES for it alone,
+as Scrapy's "max_retry_times" does RETRY_TIMES (images retry 404 too).
 """
 from __future__ import annotations
 
@@ -46,7 +49,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.max = settings.getfloat("RETRY_BACKOFF_MAX")
 
     async def process_response(self, request, response):
-        result = super().process_response(request, response)
+        result = response
+        codes = request.meta.get("retry_http_codes", self.retry_http_codes)
+        if response.status in codes and not request.meta.get("dont_retry", False):
+            result = self._retry(request, response_status_message(response.status)) or response
         if isinstance(result, Request):
             await self.wait(result, response_status_message(response.status),
                             retry_after_seconds(response.headers.get("Retry-After")))

@@ -1,8 +1,8 @@
 """Images: every image an article shows, stored in the mirror and linked
 from its page, so the page outlives the site and reads offline.
 
-Scrapy's ImagesPipeline fetches (retries, one download per URL a crawl,
-no download at all for a file already in the tree); this subclass stores
+Scrapy's ImagesPipeline fetches (retries, of a 404 too; one download per
+URL a crawl, none for a file already in the tree); this subclass stores
 each image at mirror.layout.image_path(URL), re-encoded within the size
 budget in the crawl's worker processes (pure CPU), and points the body's
 <img> at it by a relative link. An image that cannot be had keeps its
@@ -113,12 +113,13 @@ def reencode(data: bytes, caps: ImageCaps) -> tuple[bytes, bool]:
     return jpeg, animated
 
 
-def _request(src: str, max_download: int) -> Request | None:
+def _request(src: str, max_download: int, retry_codes: frozenset[int]) -> Request | None:
     try:
         return Request(src, callback=NO_CALLBACK, meta={
             "download_maxsize": max_download,
             # An image on a CDN of another domain is the article's all the same.
             "allow_offsite": True,
+            "retry_http_codes": retry_codes,
         })
     except ValueError:
         return None
@@ -134,6 +135,10 @@ class MirrorImagesPipeline(ImagesPipeline):
         self.mirror_dir = Path(store_uri)
         self.stats = crawler.stats
         self.max_download = settings.getint("MIRROR_IMAGES_MAX_DOWNLOAD")
+        # A 404 too: a CDN's edge answers it for a file it has not got yet,
+        # and an image that fails costs its article a fetch in a later run.
+        self.retry_codes = frozenset(
+            {*map(int, settings.getlist("RETRY_HTTP_CODES")), 404})
         self.caps = ImageCaps(
             max_side=settings.getint("MIRROR_IMAGES_MAX_SIDE"),
             quality=settings.getint("MIRROR_IMAGES_QUALITY"),
@@ -150,7 +155,7 @@ class MirrorImagesPipeline(ImagesPipeline):
 
     def _requests(self, item) -> list[tuple[dict, Request | None]]:
         """Each image of the item with its request (None: not a valid URL)."""
-        return [(image, _request(image["src"], self.max_download))
+        return [(image, _request(image["src"], self.max_download, self.retry_codes))
                 for image in ItemAdapter(item)["images"]]
 
     def get_media_requests(self, item, info):
