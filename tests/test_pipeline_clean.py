@@ -139,3 +139,13 @@ def test_empty_paragraphs_are_dropped():
             "<p><span class='x'> </span></p><p><img src='/a.jpg'></p><p>二</p></div>")
     assert clean_body(html, SECRETCHINA, URL) == (
         '<p>一</p><p><img src="https://www.secretchina.com/a.jpg"></p><p>二</p>')
+
+
+def test_an_emoji_drawn_as_an_image_becomes_its_character():
+    # As in the soundofhope corpus: WordPress's emoji, an SVG on s.w.org.
+    out = clean_body('<div><p>鼓掌<img alt="👏" draggable="false" role="img" '
+                     'src="https://s.w.org/images/core/emoji/13.0.0/svg/1f44f.svg"/>！'
+                     '<img class="wp-smiley" alt=":)" src="/smile.png">好</p>'
+                     '<p><img alt="图" src="/photo.jpg"></p></div>', SECRETCHINA, URL)
+    assert out == ('<p>鼓掌👏！:)好</p>'
+                   '<p><img alt="图" src="https://www.secretchina.com/photo.jpg"></p>')

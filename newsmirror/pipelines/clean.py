@@ -36,6 +36,10 @@ HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
 PRE_BLOCK = re.compile(r"(<pre\b.*?</pre>)", re.S)
 # A paragraph with nothing to read (what was in it was boilerplate).
 EMPTY_PARAGRAPH = re.compile(r"<p>(?: |<br>)*</p>")
+# WordPress draws emoji as images from its CDN (s.w.org); the alt is the
+# character itself.
+EMOJI_IMAGE_PATH = "/images/core/emoji/"
+EMOJI_IMAGE_CLASSES = {"emoji", "wp-smiley"}
 CF_EMAIL_PAGE = "/cdn-cgi/l/email-protection"
 CF_PLACEHOLDER = re.compile(r"\[email\s*protected\]")
 
@@ -113,6 +117,18 @@ def _decode_emails(root) -> None:
         a.drop_tag()
 
 
+def _emoji_as_text(root) -> None:
+    """An emoji image becomes its character: text reads anywhere, and the
+    image (an SVG on a third host) would be a download per emoji."""
+    for img in list(root.iter("img")):
+        alt = (img.get("alt") or "").strip()
+        if alt and len(alt) <= 8 and (
+                EMOJI_IMAGE_PATH in (img.get("src") or "")
+                or EMOJI_IMAGE_CLASSES & set((img.get("class") or "").split())):
+            img.tail = alt + (img.tail or "")
+            img.drop_tree()  # keeps its tail
+
+
 def _collapse_space(html: str) -> str:
     """Collapse white space as a browser does (not in <pre>); a converter
     reads a blank line inside a paragraph as a paragraph break. Run on the
@@ -172,6 +188,7 @@ def clean_body(html: str, site: SiteProfile, base_url: str) -> str:
         el.drop_tree()
     _cut_from_marker(root, end_marker)
     _decode_emails(root)
+    _emoji_as_text(root)
     for el in boilerplate_blocks(root):
         el.drop_tree()
     for p in list(root.iter("p")):
