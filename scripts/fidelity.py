@@ -66,7 +66,7 @@ from newsmirror import settings  # noqa: E402
 from newsmirror.mirror.layout import HOME, image_path, tag_page_path  # noqa: E402
 from newsmirror.pipelines.clean import CF_PLACEHOLDER, cf_decode  # noqa: E402
 from newsmirror.sample.server import SiteServer  # noqa: E402
-from newsmirror.sites import profile  # noqa: E402
+from scripts.asset_proxy import AssetProxy  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 
@@ -261,6 +261,11 @@ def reference(page_html: bytes, page_url: str, site: Source) -> Reference:
                 node.text = CF_PLACEHOLDER.sub(cf_decode(el.get("data-cfemail")),
                                                node.text, count=1)
                 break
+    # A browser shows WordPress's emoji images as small pictures of the
+    # characters in their alt text.
+    for img in body.xpath('.//img[contains(@src, "/images/core/emoji/")]'):
+        img.tail = (img.get("alt") or "") + (img.tail or "")
+        img.drop_tree()
     hidden = []
     for el in list(body.iter()):
         if not isinstance(el.tag, str) or el.getparent() is None:
@@ -546,8 +551,9 @@ def compare(ref: Reference, page: Path, mirror: Path, served: str,
     return result
 
 
-def crawl(site: Source, base_url: str, mirror: Path) -> dict[str, int]:
-    """`scrapy crawl <source>` into mirror; its numeric stats."""
+def crawl(site: Source, base_url: str, mirror: Path, proxy: str) -> dict[str, int]:
+    """`scrapy crawl <source>` into mirror, https through proxy; its numeric
+    stats."""
     cmd = [sys.executable, "-m", "scrapy", "crawl", site.name]
     for name, value in {
         f"{site.name.upper()}_BASE_URL": base_url, "MIRROR_DIR": str(mirror),
@@ -555,7 +561,7 @@ def crawl(site: Source, base_url: str, mirror: Path) -> dict[str, int]:
         "CONCURRENT_REQUESTS_PER_DOMAIN": "8", "LOG_LEVEL": "INFO",
     }.items():
         cmd += ["-s", f"{name}={value}"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), https_proxy=proxy)
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"crawl failed:\n{done.stderr[-3000:]}")
@@ -569,16 +575,15 @@ def files(mirror: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def crawl_and_rerun(site: Source, base_url: str, mirror: Path,
-                    faults: float) -> str:
+                    faults: float, proxy: str) -> str:
     """Crawl (a second time when the server makes faults), then once more:
     that last run must fetch no article and change no file; what it did."""
-    crawl(site, base_url, mirror)
+    crawl(site, base_url, mirror, proxy)
     if faults:
-        crawl(site, base_url, mirror)
+        crawl(site, base_url, mirror, proxy)
     before = files(mirror)
-    stats = crawl(site, base_url, mirror)
-    feeds = len(profile(site.name).channels)
-    articles = stats.get("downloader/request_count", 0) - feeds - 1  # robots.txt
+    stats = crawl(site, base_url, mirror, proxy)
+    articles = stats.get("newsmirror/articles/requested", 0)
     changed = sorted(p for p in before.keys() | files(mirror).keys()
                      if before.get(p) != files(mirror).get(p))
     print(f"{mirror.name}: rerun fetched {articles} articles, wrote "
@@ -590,11 +595,19 @@ def crawl_and_rerun(site: Source, base_url: str, mirror: Path,
 def served_crawls(source: Source, site: Path, tools: Path | None,
                   mirrors: list[Path], faults: float) -> tuple[str, list[str]]:
     """Serve the site on 127.0.0.1, crawl it into each mirror; its base URL
-    and the reruns that fetched or changed anything."""
-    if tools is None:
-        with SiteServer(site) as server:
-            return server.base_url, [crawl_and_rerun(source, server.base_url, m, faults)
-                                     for m in mirrors]
+    and the reruns that fetched or changed anything. Images on third hosts
+    come through an AssetProxy."""
+    with AssetProxy(site) as proxy:
+        if tools is None:
+            with SiteServer(site) as server:
+                return server.base_url, [
+                    crawl_and_rerun(source, server.base_url, m, faults, proxy.url)
+                    for m in mirrors]
+        return served_by_tools(source, site, tools, mirrors, faults, proxy.url)
+
+
+def served_by_tools(source: Source, site: Path, tools: Path, mirrors: list[Path],
+                    faults: float, proxy: str) -> tuple[str, list[str]]:
     server = subprocess.Popen(
         [sys.executable, tools / "serve_site.py", site, "--site", source.name,
          "--assets", "--faults", str(faults)], stdout=subprocess.PIPE, text=True)
@@ -603,7 +616,7 @@ def served_crawls(source: Source, site: Path, tools: Path | None,
         if not line.startswith("serving "):
             sys.exit(f"serve_site.py did not start: {line!r}")
         base_url = line.split()[1]
-        return base_url, [crawl_and_rerun(source, base_url, m, faults)
+        return base_url, [crawl_and_rerun(source, base_url, m, faults, proxy)
                           for m in mirrors]
     finally:
         server.kill()

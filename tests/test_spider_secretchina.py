@@ -103,6 +103,7 @@ def test_feed_skips_articles_already_mirrored(crawler, mirror_dir):
     requests = feed_requests(crawler.spider)
     assert [r.url for r in requests] == [f"{BASE}/news/gb/2024/05/06/1100001.html"]
     assert crawler.stats.get_value("newsmirror/skipped/already_mirrored") == 1
+    assert crawler.stats.get_value("newsmirror/articles/requested") == 1
 
 
 def test_article_fields(crawler):

@@ -161,6 +161,7 @@ class FeedArticleSpider(scrapy.Spider):
             if self.window:
                 self.admitted += 1
                 self.in_window[request.url] += 1
+            self.count("articles/requested")
             yield request
 
     def leave_window(self, request) -> bool:
