@@ -30,22 +30,22 @@ class Mirror:
         self.path = path
         self.next_id = 1000
 
-    def add(self, **per_channel: int) -> list[str]:
+    def add(self, site: str = "secretchina", **per_channel: int) -> list[str]:
         catalog = Catalog(self.path)
         written = []
         for channel, n in per_channel.items():
             for _ in range(n):
                 self.next_id += 1
-                page = layout.page_path("secretchina", str(self.next_id),
+                page = layout.page_path(site, str(self.next_id),
                                         "2024-05-06T08:00:00-04:00")
                 self.write(page, f"# article {self.next_id}\n")
                 self.write(layout.qr_path(page), b"\x89PNG fake")
-                catalog.add({"site": "secretchina", "id": str(self.next_id), "channel": channel,
+                catalog.add({"site": site, "id": str(self.next_id), "channel": channel,
                              "title": "t", "published": "2024-05-06T08:00:00-04:00",
                              "url": "u", "page_path": page, "public_url": "p",
                              "tags": [], "language": "zh", "content_html": ""})
                 written += [page, layout.qr_path(page)]
-            self.write(layout.index_path("secretchina", channel), f"{self.next_id}\n")
+            self.write(layout.index_path(site, channel), f"{self.next_id}\n")
         catalog.close()
         self.write(layout.HOME, f"home {self.next_id}\n")
         self.write(layout.FEED, f'{{"n": {self.next_id}}}\n')
@@ -97,6 +97,13 @@ def test_first_publish_commits_the_tree_and_pushes_it_to_every_remote(
                    for p in files_on(by_path))
     assert [r.pushed for r in outcome.remotes] == [1, 1]
     assert outcome.repo_bytes > 0
+
+
+def test_the_message_names_each_channel_with_its_site_when_there_are_two(mirror):
+    written = mirror.add(p1=2) + mirror.add("soundofhope", **{"3": 1})
+    changes = [("A", path) for path in written]
+    assert publisher.describe(changes, mirror.path).splitlines()[0] \
+        == "3 new articles: secretchina/p1 2, soundofhope/3 1"
 
 
 def test_incremental_publish_commits_exactly_what_changed(mirror, daemon):

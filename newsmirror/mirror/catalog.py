@@ -357,13 +357,13 @@ class Catalog:
         return [r["site"] for r in self.conn.execute(
             "SELECT DISTINCT site FROM articles ORDER BY site")]
 
-    def channels_of(self, page_paths: list[str]) -> dict[str, str]:
-        """page path -> channel, for the pages the catalog has."""
+    def channels_of(self, page_paths: list[str]) -> dict[str, tuple[str, str]]:
+        """page path -> (site, channel), for the pages the catalog has."""
         found = {}
         for start in range(0, len(page_paths), 500):
             chunk = page_paths[start:start + 500]
-            found.update((r["page_path"], r["channel"]) for r in self.conn.execute(
-                "SELECT page_path, channel FROM articles WHERE page_path IN "
+            found.update((r["page_path"], (r["site"], r["channel"])) for r in self.conn.execute(
+                "SELECT page_path, site, channel FROM articles WHERE page_path IN "
                 f"({', '.join('?' * len(chunk))})", chunk))
         return found
 

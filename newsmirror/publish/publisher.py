@@ -93,7 +93,8 @@ def pending_commits(repo: Repo, tracking: str, tip: str) -> int:
 
 
 def describe(changes: list[tuple[str, str]], mirror_dir: Path) -> str:
-    """The commit message: what the commit holds, new articles by channel."""
+    """The commit message: what the commit holds, new articles by channel
+    (site/channel when they are of more than one site)."""
     pages = {"new": [], "updated": [], "removed": []}
     kinds = Counter()
     for status, path in changes:
@@ -104,7 +105,10 @@ def describe(changes: list[tuple[str, str]], mirror_dir: Path) -> str:
             kinds[_kind(path)] += 1
     parts = []
     if pages["new"]:
-        by_channel = Counter(_channels(mirror_dir, pages["new"]).values())
+        channels = _channels(mirror_dir, pages["new"]).values()
+        one_site = len({site for site, _ in channels}) == 1
+        by_channel = Counter(channel if one_site else f"{site}/{channel}"
+                             for site, channel in channels)
         natural = sorted(by_channel, key=lambda c: [int(t) if t.isdigit() else t
                                                     for t in re.split(r"(\d+)", c)])
         n = len(pages["new"])
@@ -125,8 +129,9 @@ def _kind(path: str) -> str:
             "pages": "pages"}.get(path.split("/", 1)[0], path)
 
 
-def _channels(mirror_dir: Path, pages: list[str]) -> dict[str, str]:
-    """page path -> channel, from the catalog ("other" for pages it lacks)."""
+def _channels(mirror_dir: Path, pages: list[str]) -> dict[str, tuple[str, str]]:
+    """page path -> (site, channel), from the catalog ("other" for pages it
+    lacks)."""
     found = {}
     if (mirror_dir / ".newsmirror" / "catalog.sqlite3").exists():
         catalog = Catalog(mirror_dir)
@@ -134,7 +139,7 @@ def _channels(mirror_dir: Path, pages: list[str]) -> dict[str, str]:
             found = catalog.channels_of(pages)
         finally:
             catalog.close()
-    return {p: found.get(p, "other") for p in pages}
+    return {p: found.get(p, ("", "other")) for p in pages}
 
 
 class Publisher:
