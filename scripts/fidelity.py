@@ -23,7 +23,8 @@ div.Content__Wrapper…):
               no body tag link goes to the site
   metadata    title = the page's h1, date = the URL's date (soundofhope: the
               body's dateline), tags = the set of tag links, each tag
-              page listing the article
+              page listing the article, the QR image decoding to the
+              page's URL
 
 It prints one row per article and the totals, and exits 1 unless every
 target holds (100% paragraphs, 0 leaks, all images, structure, metadata,
@@ -38,7 +39,7 @@ fetch no article and change no file.
 
 --site DIR measures an already built site instead (served with the
 project's own SiteServer), e.g. the bundled sample: newsmirror/sample/site.
-Needs markdown-it-py (requirements-test.txt).
+Needs markdown-it-py and zxing-cpp (requirements-test.txt).
 """
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
+import zxingcpp
 from markdown_it import MarkdownIt
 from PIL import Image
 from w3lib.url import safe_url_string
@@ -547,6 +549,10 @@ def compare(ref: Reference, page: Path, mirror: Path, served: str,
                  in target.read_text("utf-8").replace("../", "")
                  for target in tag_links.values())
     s.check(listed, "a tag page is missing or does not list the article")
+    url = f"{settings.MIRROR_BASE_URL}/{page.relative_to(mirror).as_posix()}"
+    qr = [r.text for r in zxingcpp.read_barcodes(Image.open(f"{page}.png"))] \
+        if Path(f"{page}.png").is_file() else []
+    s.check(qr == [url], f"QR image decodes to {qr}, not {url}")
     result.metadata = s.score
     return result
 
