@@ -3,10 +3,10 @@
 
 Builds a source's site from a corpus of mirrored article pages with
 sitegen.py, serves it on 127.0.0.1 with serve_site.py (images included;
-those on third hosts through asset_proxy.py), runs `scrapy crawl <source>` on it (twice, into two mirrors), and compares
-each written page with the article body of the site page it came from
-(secretchina: div.article_right; soundofhope: the lead figure and
-div.Content__Wrapper…):
+those on third hosts through asset_proxy.py), runs `scrapy crawl <source>`
+on it (twice, into two mirrors), and compares each written page with the
+article body of the site page it came from (secretchina:
+div.article_right; soundofhope: the lead figure and div.Content__Wrapper…):
 
   paragraphs  text paragraphs of the body (visible text minus boilerplate)
               found, whitespace-normalised, in the page's Markdown rendered
