@@ -10,6 +10,7 @@ from newsmirror.items import ArticleItem
 from newsmirror.mirror.layout import tag_page_path
 from newsmirror.mirror.render import escape_md
 from newsmirror.pipelines.markdown import MarkdownPagePipeline, to_markdown
+from tests.conftest import run_closing
 from tests.gfm_checks import page_problems, render_gfm
 
 md = MarkdownIt("commonmark").enable("table")
@@ -26,8 +27,10 @@ def html_blocks(text):
     return found
 
 
-def opened(crawler):
-    return MarkdownPagePipeline.from_crawler(crawler)
+def process(crawler, it):
+    """The pipeline's process_item, its worker pool closed after."""
+    pipeline = MarkdownPagePipeline.from_crawler(crawler)
+    return run_closing(pipeline.workers, lambda: pipeline.process_item(it))
 
 
 def item(**kw):
@@ -66,9 +69,12 @@ def test_escaped_titles_render_as_themselves(title):
     assert rendered == f"<h1>{expected}</h1>\n"
 
 
-def test_page_is_written_with_title_meta_body_share_and_menus(crawler, mirror_dir):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_page_is_written_with_title_meta_body_share_and_menus(make_crawler, mirror_dir,
+                                                             workers):
+    crawler = make_crawler(MIRROR_WORKERS=workers)
     it = item()
-    opened(crawler).process_item(it)
+    assert process(crawler, it) is it
     page = (mirror_dir / "pages/secretchina/2024-05/06/1100001.md").read_text("utf-8")
     assert it.page_path == "pages/secretchina/2024-05/06/1100001.md"
     assert it.qr_path == "pages/secretchina/2024-05/06/1100001.md.png"
@@ -84,11 +90,14 @@ def test_page_is_written_with_title_meta_body_share_and_menus(crawler, mirror_di
     assert page.endswith("\n") and not page.endswith("\n\n")
     assert all(line == line.rstrip() for line in page.split("\n"))
     assert crawler.stats.get_value("newsmirror/pages_written") == 1
+    assert it.body_markdown and it.body_markdown in page
+    worker_ms = crawler.stats.get_value("newsmirror/cpu_ms/MarkdownPagePipeline/worker")
+    assert (worker_ms >= 0) if workers else worker_ms is None
 
 
 def test_unsafe_page_path_is_dropped(crawler, mirror_dir):
     with pytest.raises(DropItem):
-        opened(crawler).process_item(item(id="../../../../../../x"))
+        process(crawler, item(id="../../../../../../x"))
     assert crawler.stats.get_value("newsmirror/dropped/unsafe_path") == 1
     assert not (mirror_dir.parent / "x.md").exists()
 
@@ -168,7 +177,7 @@ def test_menu_and_footer_come_from_settings(make_crawler, mirror_dir):
     crawler = make_crawler(
         MIRROR_MENU='{"首页": "README.md", "关于": "https://example.org/about"}',
         MIRROR_FOOTER={"频道": "indexes/secretchina/p1.md"})
-    opened(crawler).process_item(item())
+    process(crawler, item())
     page = (mirror_dir / "pages/secretchina/2024-05/06/1100001.md").read_text("utf-8")
     lines = page.split("\n")
     assert lines[2] == "[首页](../../../../README.md) | [关于](https://example.org/about)"
@@ -206,7 +215,7 @@ def test_urls_in_titles_stay_text_on_github(title):
 
 def test_without_a_base_url_a_page_has_no_share_block(make_crawler, mirror_dir):
     it = item()
-    opened(make_crawler(MIRROR_BASE_URL="")).process_item(it)
+    process(make_crawler(MIRROR_BASE_URL=""), it)
     page = (mirror_dir / it.page_path).read_text("utf-8")
     assert it.public_url == it.qr_path == ""
     assert "二维码" not in page and "](/" not in page and "<>" not in page

@@ -1,4 +1,8 @@
-"""Markdown export: the cleaned article -> its page (mirror.layout.page_path)."""
+"""Markdown export: the cleaned article -> its page (mirror.layout.page_path).
+
+Converting the body and writing the page are pure CPU and file creation:
+they run in the crawl's worker processes (newsmirror.pipelines.workers),
+off the reactor thread, which only works out where the page goes."""
 from __future__ import annotations
 
 import re
@@ -14,6 +18,7 @@ from scrapy.exceptions import DropItem
 from newsmirror.mirror import body, layout
 from newsmirror.mirror.files import UnsafePath, inside, write_atomic
 from newsmirror.mirror.render import article_page, menus, tidy
+from newsmirror.pipelines.workers import Workers
 from newsmirror.sites import profile
 
 # Escape everything that could turn article text into Markdown syntax.
@@ -238,6 +243,21 @@ def to_markdown(body_html: str) -> str:
     return tidy(h2m.convert(body_html, MARKDOWN_OPTIONS, visitor=visitor).content)
 
 
+# What article_page() reads of the item, besides the body.
+PAGE_FIELDS = ("site", "channel", "title", "published", "url", "source", "tags",
+               "page_path", "public_url", "qr_path")
+
+
+def write_page(target: Path, body_html: str, fields: dict, channel_name: str,
+               menu: tuple, footer: tuple) -> tuple[str, bool]:
+    """The body as Markdown, and whether the page at target was written
+    (False: it was there already, the same)."""
+    body_markdown = to_markdown(body_html)
+    page = article_page(fields | {"body_markdown": body_markdown},
+                        channel_name, menu, footer)
+    return body_markdown, write_atomic(target, page)
+
+
 def public_url(base_url: str, relpath: str) -> str:
     """Where relpath is published; none without MIRROR_BASE_URL."""
     return f"{base_url.rstrip('/')}/{quote(relpath)}" if base_url else ""
@@ -251,6 +271,7 @@ class MarkdownPagePipeline:
         self.mirror_dir = Path(settings.get("MIRROR_DIR"))
         self.base_url = settings.get("MIRROR_BASE_URL")
         self.site_menus: dict[str, tuple[tuple, tuple]] = {}
+        self.workers = Workers.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -262,7 +283,7 @@ class MarkdownPagePipeline:
             self.site_menus[site] = menus(self.crawler.settings, [profile(site)])
         return self.site_menus[site]
 
-    def process_item(self, item):
+    async def process_item(self, item):
         adapter = ItemAdapter(item)
         page_path = layout.page_path(adapter["site"], adapter["id"],
                                      adapter["published"])
@@ -276,11 +297,12 @@ class MarkdownPagePipeline:
         adapter["public_url"] = public_url(self.base_url, page_path)
         # A QR code of a path the reader's phone cannot open would mislead.
         adapter["qr_path"] = layout.qr_path(page_path) if self.base_url else ""
-        adapter["body_markdown"] = to_markdown(adapter["body_html"])
         channel = adapter["channel"]
-        page = article_page(
-            adapter, profile(adapter["site"]).channels.get(channel, channel),
+        adapter["body_markdown"], written = await self.workers.run(
+            type(self).__name__, write_page, target, adapter["body_html"],
+            {name: adapter[name] for name in PAGE_FIELDS},
+            profile(adapter["site"]).channels.get(channel, channel),
             *self.menus_of(adapter["site"]))
-        if write_atomic(target, page):
+        if written:
             self.stats.inc_value("newsmirror/pages_written")
         return item
