@@ -83,6 +83,7 @@ ADDONS = {
 EXTENSIONS = {
     "newsmirror.extensions.summary.CrawlSummary": 500,
     "newsmirror.extensions.publish.Publish": 500,
+    "newsmirror.extensions.gc_tuning.GcTuning": 500,
 }
 
 # Publish the tree at the end of every crawl (README: "Publish to Git
