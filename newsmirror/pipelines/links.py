@@ -17,6 +17,7 @@ from itemadapter import ItemAdapter
 from newsmirror.mirror import body, layout
 from newsmirror.mirror.catalog import Catalog
 from newsmirror.pipelines.tags import link_tag, merge_tags
+from newsmirror.sites import SiteProfile, profile
 
 
 class MirrorLinksPipeline:
@@ -25,6 +26,7 @@ class MirrorLinksPipeline:
         self.stats = crawler.stats
         self.mirror_dir = Path(crawler.settings.get("MIRROR_DIR"))
         self.catalog: Catalog | None = None
+        self.site_hosts: dict[str, set] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -32,33 +34,36 @@ class MirrorLinksPipeline:
 
     def open_spider(self):
         self.spider = self.crawler.spider
-        self.site = self.spider.site
-        # The site's host, and the one the crawl reads it from (tests, a
-        # mirror of the site).
-        self.hosts = {urlsplit(self.site.base_url).hostname,
-                      urlsplit(self.spider.base_url).hostname}
         self.catalog = Catalog(self.mirror_dir)
 
     def close_spider(self):
         self.catalog.close()
 
-    def target(self, href: str, text: str) -> str | None:
+    def hosts(self, site: SiteProfile) -> set:
+        """The site's host, and the one the crawl reads it from (tests, a
+        mirror of the site)."""
+        if site.name not in self.site_hosts:
+            self.site_hosts[site.name] = {urlsplit(site.base_url).hostname,
+                                          urlsplit(self.spider.base_url).hostname}
+        return self.site_hosts[site.name]
+
+    def target(self, site: SiteProfile, href: str, text: str) -> str | None:
         """The mirror path a link of the body should go to, if any."""
         try:
             url = urlsplit(href)
-            if url.hostname not in self.hosts:
+            if url.hostname not in self.hosts(site):
                 return None
         except ValueError:  # a bad port or IPv6 literal
             return None
         if url.path in ("", "/") and not url.query:
             return layout.HOME
-        tag = self.site.tag_url.search(url.path)
+        tag = site.tag_url.search(url.path)
         if tag:
             # The tag as TagsPipeline reads it from the same link.
             names = merge_tags([link_tag(tag, text)])
             return layout.tag_page_path(names[0]) if names else None
         article_id = self.spider.article_id(href)
-        return self.catalog.page_of(self.site.name, article_id) if article_id else None
+        return self.catalog.page_of(site.name, article_id) if article_id else None
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
@@ -66,10 +71,11 @@ class MirrorLinksPipeline:
             return item
         page_dir = posixpath.dirname(layout.page_path(
             adapter["site"], adapter["id"], adapter["published"]))
+        site = profile(adapter["site"])
         root = body.parse(adapter["body_html"])
         changed = 0
         for link in root.iter("a"):
-            target = self.target(link.get("href") or "", link.text_content())
+            target = self.target(site, link.get("href") or "", link.text_content())
             if target:
                 link.set("href", quote(body.relative(target, page_dir)))
                 changed += 1
