@@ -1,7 +1,10 @@
 """Index: catalog, channel indexes, tag pages, home page and feed.json."""
 import json
 
+import pytest
+
 from newsmirror.items import ArticleItem
+from newsmirror.mirror import render
 from newsmirror.mirror.catalog import Catalog
 from newsmirror.mirror.layout import tag_page_path
 from newsmirror.pipelines.index import IndexPipeline
@@ -156,3 +159,18 @@ def test_keep_per_channel_removes_older_pages_from_the_tree_and_the_lists(
     assert catalog.has("secretchina", "1")  # known: not fetched again
     run(make_crawler(MIRROR_KEEP_PER_CHANNEL=2), article(5, day=5))
     assert not (mirror_dir / "pages/secretchina/2024-05/03/3.md").exists()
+
+
+@pytest.mark.parametrize("rows", [[], [
+    {"published": "2024-05-06T09:15:00-04:00", "title": " 标题\n *星号*  [方括号] ",
+     "page_path": "pages/secretchina/2024-05/06/1.md"},
+    {"published": "2024-05-05T09:15:00-04:00", "title": "1. 不是列表 ",
+     "page_path": "pages/secretchina/2024-05/05/2 (b).md"}]])
+def test_a_list_page_is_tidy_as_a_whole(rows):
+    # Only its head goes through tidy(): the rows' lines must need none.
+    menu = (("首页", "README.md"), ("空", ""))
+    page = render.list_page("标签：x", "tags/ab/x.md", iter(rows), menu)
+    assert page == render.tidy("\n\n".join([
+        "# 标签：x", render.menu_line(menu, "tags/ab"),
+        render.article_list(rows, "tags/ab") or "（暂无文章）"]))
+    assert page.count("\n- ") == len(rows)

@@ -345,7 +345,7 @@ class Catalog:
         return self.conn.execute(
             f"SELECT {LIST_COLUMNS} FROM article_tags t JOIN articles a "
             "ON a.site = t.site AND a.id = t.id WHERE t.tag = ? "
-            f"{NEWEST_FIRST}", (tag,)).fetchall()
+            f"{NEWEST_FIRST}", (tag,))
 
     def counts(self) -> dict[tuple[str, str], int]:
         """Articles mirrored per (site, channel)."""

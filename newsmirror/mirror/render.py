@@ -123,8 +123,10 @@ def article_list(rows: Iterable[dict], from_dir: str) -> str:
 def list_page(heading: str, path: str, rows: Iterable[dict], menu) -> str:
     """A channel index or a tag page at path, listing rows."""
     from_dir = posixpath.dirname(path)
-    return tidy("\n\n".join([f"# {escape_md(heading)}", menu_line(menu, from_dir),
-                             article_list(rows, from_dir) or "（暂无文章）"]))
+    head = tidy("\n\n".join([f"# {escape_md(heading)}", menu_line(menu, from_dir)]))
+    # The rows' lines are tidy already (one line each, titles escaped):
+    # a tag on most of the mirror lists thousands, not copied three more times.
+    return f"{head}\n{article_list(rows, from_dir) or '（暂无文章）'}\n"
 
 
 def home_page(title: str, profiles: Iterable[SiteProfile],
