@@ -213,10 +213,7 @@ class Catalog:
                 if row is None:
                     continue
                 stale.update(("tag", t) for t in row["tags"])
-                stale.update(("channel", channel_key(article["site"], r["channel"]))
-                             for r in self.conn.execute(
-                                 "SELECT channel FROM article_channels "
-                                 "WHERE site = ? AND id = ?", key))
+                stale.update(self._channel_pages(key))
                 images.update(r["path"] for r in self.conn.execute(
                     "SELECT path FROM article_images WHERE site = ? AND id = ?", key))
                 for table in ("articles", "article_tags", "article_channels",
@@ -230,6 +227,14 @@ class Catalog:
             return sorted(path for path in images if self.conn.execute(
                 "SELECT 1 FROM article_images WHERE path = ?", (path,)
             ).fetchone() is None)
+
+    def _channel_pages(self, key: tuple[str, str]) -> list[tuple[str, str]]:
+        """The stale-page keys of the channels listing the article (site, id)."""
+        # Without the index named, SQLite reads every row of the site in
+        # article_channels_newest (2 ms an article at 20000).
+        return [("channel", channel_key(key[0], r["channel"])) for r in self.conn.execute(
+            "SELECT channel FROM article_channels INDEXED BY article_channels_by_id "
+            "WHERE site = ? AND id = ?", key)]
 
     def page_of(self, site: str, article_id: str) -> str | None:
         """The article's page path, if the mirror holds it."""
@@ -298,10 +303,7 @@ class Catalog:
                 self.conn.execute(
                     "UPDATE article_channels SET published_utc = ? "
                     "WHERE site = ? AND id = ?", (values["published_utc"], *key))
-                stale.update(("channel", channel_key(article["site"], r["channel"]))
-                             for r in self.conn.execute(
-                                 "SELECT channel FROM article_channels "
-                                 "WHERE site = ? AND id = ?", key))
+                stale.update(self._channel_pages(key))
                 self.conn.execute(
                     "DELETE FROM article_tags WHERE site = ? AND id = ?", key)
                 self.conn.executemany(
