@@ -32,9 +32,9 @@ MIRROR_KEEP_PER_CHANNEL = 0
 # Article requests in the scheduler at a time; the rest wait in the spider
 # as plain links, so memory does not grow with a feed's length. 0: no limit.
 MIRROR_ARTICLE_WINDOW = 200
-# Processes that clean articles, draw QR images and re-encode images beside
-# the crawl, on the core its reactor thread leaves free (0: in the
-# crawler's thread).
+# Processes that clean articles, write pages, draw QR images and re-encode
+# images beside the crawl, on the core its reactor thread leaves free (0: in
+# the crawler's thread).
 MIRROR_WORKERS = 1
 # Header and footer links, {label: path in the mirror or absolute URL}.
 # Empty: home and channel indexes in the header, home in the footer.

@@ -2,9 +2,9 @@
 crawl's reactor thread leaves free.
 
 One pool per crawler of MIRROR_WORKERS processes, shared by the pipelines
-that hand work to it (cleaning, QR images) and closed when the spider
-closes; 0 runs the work in the crawler's thread. What a worker spends on
-a call is added to the stat newsmirror/cpu_ms/<Pipeline>/worker.
+that hand work to it (cleaning, Markdown pages, QR images) and closed when
+the spider closes; 0 runs the work in the crawler's thread. What a worker
+spends on a call is added to the stat newsmirror/cpu_ms/<Pipeline>/worker.
 
 The event loop talks to each worker over a socket, without helper
 threads (concurrent.futures' ProcessPoolExecutor, with its feeder and
