@@ -12,6 +12,7 @@ processes and across crashes).
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 from itemadapter import ItemAdapter
@@ -21,7 +22,7 @@ from newsmirror.mirror.catalog import Catalog, channel_key
 from newsmirror.mirror.files import inside, remove_stale_temp_files, write_atomic
 from newsmirror.mirror.layout import FEED, HOME, index_path, qr_path, tag_page_path
 from newsmirror.pipelines.markdown import public_url
-from newsmirror.sites import profile
+from newsmirror.sites import SiteProfile, profile
 
 logger = logging.getLogger(__name__)
 
@@ -133,19 +134,22 @@ class IndexPipeline:
             self.stats.inc_value("newsmirror/retired_images", len(images))
 
     def rebuild(self, kinds=None) -> None:
-        rebuilt = self.catalog.rebuild_stale(self.build, kinds)
+        # The sites with articles, and the one being crawled: read once for
+        # all the pages rebuilt (a scan of the catalog; there can be
+        # thousands of tag pages at close).
+        sites = [profile(s) for s in sorted({*self.catalog.sites(),
+                                             self.crawler.spider.site.name})]
+        rebuilt = self.catalog.rebuild_stale(partial(self.build, sites), kinds)
         if rebuilt:
             self.stats.inc_value("newsmirror/list_pages_rebuilt", rebuilt)
 
     def write(self, relpath: str, text: str) -> None:
         write_atomic(inside(self.mirror_dir, relpath), text)
 
-    def build(self, kind: str, key: str) -> None:
+    def build(self, sites: list[SiteProfile], kind: str, key: str) -> None:
         """Write one list page; the mirror may hold several sites."""
         c = self.catalog
         settings = self.crawler.settings
-        # The sites with articles, and the one being crawled.
-        sites = [profile(s) for s in sorted({*c.sites(), self.crawler.spider.site.name})]
         if kind == "channel":
             site_name, channel = key.split("/", 1)
             site = profile(site_name)
