@@ -11,6 +11,7 @@ catalog remembers it), so links and QR codes in the wild keep working.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 
 from newsmirror.mirror.files import safe_name
 
@@ -27,6 +28,12 @@ PUBLISHED_DIRS = ("pages/", "indexes/", "tags/", "images/")
 def page_path(site: str, article_id: str, published: str) -> str:
     """pages/<site>/<YYYY-MM>/<DD>/<id>.md, by the article's local date."""
     return f"pages/{site}/{published[:7]}/{published[8:10]}/{article_id}.md"
+
+
+def page_dir(site: str, article_id: str, published: str) -> str:
+    """The folder of the article's page: what its body's relative links
+    start from."""
+    return posixpath.dirname(page_path(site, article_id, published))
 
 
 def qr_path(page: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import posixpath
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +221,7 @@ class MirrorImagesPipeline(ImagesPipeline):
                            reason, image["src"], adapter["url"])
         adapter["images_missing"] = missing
         if stored:
-            page_dir = posixpath.dirname(layout.page_path(
-                adapter["site"], adapter["id"], adapter["published"]))
+            page_dir = layout.page_dir(adapter["site"], adapter["id"], adapter["published"])
             root = body.parse(adapter["body_html"])
             for img in root.iter("img"):
                 if img.get("src") in stored:

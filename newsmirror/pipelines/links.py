@@ -8,7 +8,6 @@ and keeps pointing at the site.
 """
 from __future__ import annotations
 
-import posixpath
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -69,8 +68,7 @@ class MirrorLinksPipeline:
         adapter = ItemAdapter(item)
         if "<a " not in adapter["body_html"]:
             return item
-        page_dir = posixpath.dirname(layout.page_path(
-            adapter["site"], adapter["id"], adapter["published"]))
+        page_dir = layout.page_dir(adapter["site"], adapter["id"], adapter["published"])
         site = profile(adapter["site"])
         root = body.parse(adapter["body_html"])
         changed = 0
