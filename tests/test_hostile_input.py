@@ -81,6 +81,8 @@ def parse_feed(spider, body: str | bytes, cls=XmlResponse):
     ("/news/gb/%2e%2e/%2e%2e/1100001.html", "bad_url"),
     ("/news/gb/2024/06/01/%2e%2e%2f%2e%2e%2f1100001.html", "bad_url"),
     ("/news/gb/2024/06/01/1100001%00.html", "bad_url"),
+    (f"{BASE}/news/gb/../../../../tmp/1100001.html", "bad_url"),
+    (f"{BASE}/news/gb/2024/06/01/?/1100001.html", "bad_url"),
     ("https://evil.example/news/gb/2024/06/01/1100001.html", "offsite_link"),
     ("//evil.example/news/gb/2024/06/01/1100001.html", "offsite_link"),
     ("javascript:alert(1)", "offsite_link"),

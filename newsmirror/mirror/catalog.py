@@ -128,6 +128,8 @@ COLUMNS = ("site", "id", "channel", "title", "published", "published_utc", "url"
            "page_path", "public_url", "tags", "language", "content_html")
 LIST_COLUMNS = ", ".join(f"a.{c}" for c in COLUMNS if c != "content_html")
 NEWEST_FIRST = "ORDER BY a.published_utc DESC, a.site DESC, a.id DESC"
+# Ids per query: SQLite allows 32766 parameters, old builds 999.
+ID_BATCH = 400
 
 
 def channel_key(site: str, channel: str) -> str:
@@ -182,13 +184,26 @@ class Catalog:
     def has(self, site: str, article_id: str, image_retries: int | None = None) -> bool:
         """Whether the article is mirrored, with every image it shows or
         (given image_retries) with images that failed in more runs than that."""
-        return self.conn.execute(
-            "SELECT 1 FROM articles a WHERE site = ? AND id = ? AND NOT EXISTS "
-            "(SELECT 1 FROM images_missing m WHERE m.site = a.site AND m.id = a.id "
-            "AND (? IS NULL OR m.runs <= ?)) "
-            "UNION ALL SELECT 1 FROM retired WHERE site = ? AND id = ?",
-            (site, article_id, image_retries, image_retries, site, article_id)
-        ).fetchone() is not None
+        return bool(self.mirrored(site, [article_id], image_retries))
+
+    def mirrored(self, site: str, ids: Iterable[str],
+                 image_retries: int | None = None) -> set[str]:
+        """Those of ids that has() holds for, ID_BATCH ids per query (a
+        feed of a large mirror lists thousands)."""
+        found: set[str] = set()
+        ids = list(ids)
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples: no dict per row
+        for start in range(0, len(ids), ID_BATCH):
+            chunk = ids[start:start + ID_BATCH]
+            marks = ", ".join("?" * len(chunk))
+            found.update(r[0] for r in cursor.execute(
+                f"SELECT id FROM articles a WHERE site = ? AND id IN ({marks}) "
+                "AND NOT EXISTS (SELECT 1 FROM images_missing m WHERE "
+                "m.site = a.site AND m.id = a.id AND (? IS NULL OR m.runs <= ?)) "
+                f"UNION ALL SELECT id FROM retired WHERE site = ? AND id IN ({marks})",
+                (site, *chunk, image_retries, image_retries, site, *chunk)))
+        return found
 
     def beyond(self, site: str, channel: str, keep: int) -> list[dict]:
         """The articles of the site's channel (their own) after its newest
@@ -247,7 +262,9 @@ class Catalog:
         """Record that a channel's feed lists these articles; those already
         mirrored join the channel's index. Writes only what is new (an
         unchanged feed leaves the file untouched); returns how many."""
-        listed = {r["id"] for r in self.conn.execute(
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        listed = {r[0] for r in cursor.execute(
             "SELECT id FROM article_channels WHERE site = ? AND channel = ?",
             (site, channel))}
         new = [i for i in dict.fromkeys(ids) if i not in listed]

@@ -54,8 +54,10 @@ class FeedArticleSpider(scrapy.Spider):
         spider.base_url = (settings.get(f"{cls.name.upper()}_BASE_URL")
                            or cls.site.base_url).rstrip("/")
         # The site and its subdomains; redirects elsewhere are refused.
-        host = urlsplit(spider.base_url).hostname or ""
-        spider.allowed_domains = [host.removeprefix("www.")]
+        base = urlsplit(spider.base_url)
+        spider.allowed_domains = [(base.hostname or "").removeprefix("www.")]
+        spider.host = base.netloc
+        spider.origin = f"{base.scheme}://{base.netloc}/"
         spider.mirror_dir = Path(settings.get("MIRROR_DIR"))
         # `scrapy crawl` checked them already (newsmirror.checks); this is
         # for crawls started from code.
@@ -90,8 +92,8 @@ class FeedArticleSpider(scrapy.Spider):
         if hasattr(self, "catalog"):
             self.catalog.close()
 
-    def count(self, key: str) -> None:
-        self.crawler.stats.inc_value(f"newsmirror/{key}")
+    def count(self, key: str, n: int = 1) -> None:
+        self.crawler.stats.inc_value(f"newsmirror/{key}", n)
 
     # Feeds
 
@@ -101,25 +103,24 @@ class FeedArticleSpider(scrapy.Spider):
             self.count("bad_feed/empty")
             self.count("feeds/failed")
             return
-        items = self.feed_items(response)
-        if items is None:
+        entries = self.feed_entries(response)
+        if entries is None:
             self.logger.warning("feed is not RSS, skipped: %s", response.url)
             self.count("bad_feed/not_rss")
             self.count("feeds/failed")
             return
         self.count("feeds/read")
-        if not items:
+        if not entries:
             self.logger.warning("feed has no items: %s", response.url)
             self.count("bad_feed/empty")
-        host = urlsplit(self.base_url).netloc
         seen = {}  # article id -> its entry
-        for entry in items:
-            link = urljoin(response.url, entry.xpath("link/text()").get("").strip())
-            if urlsplit(link).netloc != host:
+        for link, title, date in entries:
+            link, path = self.on_site(response.url, link)
+            if path is None:
                 self.logger.warning("feed links off-site, skipped: %s", link)
                 self.count("dropped/offsite_link")
                 continue
-            article_id = self.article_id(link)
+            article_id = self.article_id_in(path)
             if article_id is None:
                 self.logger.warning("not an article URL, skipped: %s", link)
                 self.count("dropped/bad_url")
@@ -129,21 +130,22 @@ class FeedArticleSpider(scrapy.Spider):
                                     "fetched: %s", link)
                 self.count("bad_feed/duplicate_item")
                 continue
-            seen[article_id] = (link, entry)
+            seen[article_id] = (link, title, date)
         # The channel lists them all, those mirrored or requested already
         # (an article can sit in several channels' feeds) included.
         self.catalog.list_in_channel(self.site.name, channel, seen)
-        for article_id, (link, entry) in seen.items():
-            if self.catalog.has(self.site.name, article_id, self.image_retries):
-                self.count("skipped/already_mirrored")
-                continue
-            if article_id in self.requested:
-                self.count("skipped/in_another_feed")
-                continue
-            self.requested.add(article_id)
-            self.waiting.append((link, channel,
-                                 entry.xpath("title/text()").get("").strip(),
-                                 entry.xpath("pubDate/text()").get("").strip()))
+        mirrored = self.catalog.mirrored(self.site.name, seen, self.image_retries)
+        skipped = Counter()
+        for article_id, (link, title, date) in seen.items():
+            if article_id in mirrored:
+                skipped["skipped/already_mirrored"] += 1
+            elif article_id in self.requested:
+                skipped["skipped/in_another_feed"] += 1
+            else:
+                self.requested.add(article_id)
+                self.waiting.append((link, channel, title, date))
+        for key, n in skipped.items():
+            self.count(key, n)
         yield from self.admit()
 
     # Article requests go to the scheduler MIRROR_ARTICLE_WINDOW at a time:
@@ -188,8 +190,11 @@ class FeedArticleSpider(scrapy.Spider):
             raise DontCloseSpider
 
     @staticmethod
-    def feed_items(response):
-        """The feed's <item>s, or None if the response is not RSS."""
+    def feed_entries(response) -> list[tuple[str, str, str]] | None:
+        """The feed's items as (link, title, date) texts, or None if the
+        response is not RSS. Read with lxml's own calls: a feed of a large
+        mirror has thousands of items, and parsel makes a selector per
+        query."""
         if not isinstance(response, TextResponse):
             return None
         try:
@@ -198,10 +203,23 @@ class FeedArticleSpider(scrapy.Spider):
             return None
         if not feed.xpath("/rss"):
             return None
-        return feed.xpath("/rss/channel/item")
+        return [tuple((item.findtext(field) or "").strip()
+                      for field in ("link", "title", "pubDate"))
+                for item in feed.root.iterfind("channel/item")]
+
+    def on_site(self, feed_url: str, link: str) -> tuple[str, str | None]:
+        """The link made absolute, and its path if it is on the site."""
+        if link.startswith(self.origin) and not any(c in link for c in ("?", "#", "/.")):
+            return link, link[len(self.origin) - 1:]  # most links: no parsing
+        link = urljoin(feed_url, link)
+        parts = urlsplit(link)
+        return link, parts.path if parts.netloc == self.host else None
 
     def article_id(self, url: str) -> str | None:
-        m = self.site.article_url.search(urlsplit(url).path)
+        return self.article_id_in(urlsplit(url).path)
+
+    def article_id_in(self, path: str) -> str | None:
+        m = self.site.article_url.search(path)
         return m.group("id") if m and ARTICLE_ID.fullmatch(m.group("id")) else None
 
     # Failed downloads (after Scrapy's retries)
