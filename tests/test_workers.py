@@ -64,6 +64,23 @@ def test_the_workers_start_when_the_spider_opens(make_crawler):
     assert run_closing(workers, open_spider) == [True, True]
 
 
+def test_workers_end_at_close_whether_used_or_not(make_crawler):
+    crawler = make_crawler(MIRROR_WORKERS=2)
+    workers = Workers.of(crawler)
+
+    async def open_spider_and_use_one():
+        await crawler.signals.send_catch_log_async(signals.spider_opened,
+                                                   spider=crawler.spider)
+        await workers.workers[0].call(0, os.getpid, ())
+        return list(workers.workers)
+    used, unused = run_closing(workers, open_spider_and_use_one)
+    # The used one finished its calls and exited; the other, never
+    # called (a rerun finding nothing new), was stopped without waiting
+    # for it to finish starting.
+    assert used.process.exitcode == 0
+    assert unused.process.exitcode is not None
+
+
 def test_one_pool_per_crawler(make_crawler):
     crawler, other = make_crawler(), make_crawler()
     assert Workers.of(crawler) is Workers.of(crawler)

@@ -18,7 +18,6 @@ import asyncio
 import itertools
 import logging
 import multiprocessing
-import os
 import pickle
 import signal
 import socket
@@ -78,6 +77,7 @@ class _Worker(asyncio.Protocol):
         self.pending: dict[int, asyncio.Future] = {}
         self.received = bytearray()
         self.transport: asyncio.Transport | None = None
+        self.called = False
 
     @classmethod
     async def start(cls) -> _Worker:
@@ -106,6 +106,7 @@ class _Worker(asyncio.Protocol):
             future.set_exception(self.died())
             return future
         self.pending[call_id] = future
+        self.called = True
         self.transport.write(FRAME.pack(len(message)) + message)
         return future
 
@@ -134,8 +135,12 @@ class _Worker(asyncio.Protocol):
 
     def close(self) -> None:
         if self.alive:
-            # The worker reads the end of its calls, finishes and exits.
-            self.transport.get_extra_info("socket").shutdown(socket.SHUT_WR)
+            if self.called:
+                # The worker reads the end of its calls, finishes and exits.
+                self.transport.get_extra_info("socket").shutdown(socket.SHUT_WR)
+            else:
+                # It has no work, and may still be starting: no waiting.
+                self.process.terminate()
             self.process.join(10)
             self.transport.close()
 
@@ -158,13 +163,11 @@ class Workers:
         return _pools[crawler]
 
     async def open(self) -> None:
-        """Start the workers before the crawl starts: in the second a worker
-        takes to start, the crawl would fetch more articles than memory
-        should hold."""
+        """Start the workers as the spider opens, without waiting for them:
+        they get ready (about half a second) while the feeds download,
+        and a crawl that finds nothing new does not wait for them."""
         if self.size > 0:
             await self._worker()
-            await asyncio.gather(*(w.call(next(self.call_ids), os.getpid, ())
-                                   for w in self.workers))
 
     async def run(self, stage: str, function: Callable, *args):
         """function(*args) in the least busy worker process (in this thread
