@@ -86,6 +86,17 @@ def test_temp_files_of_dead_writers_are_removed_not_those_of_live_ones(tmp_path)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["p1", "pages"]
 
 
+def test_the_temp_file_sweep_stays_out_of_git_and_can_stay_in_one_folder(tmp_path):
+    in_git = tmp_path / ".git/objects/.pack.abc.tmp"
+    below = tmp_path / "pages/.1.md.abc.tmp"
+    for dead in (in_git, below):
+        dead.parent.mkdir(parents=True)
+        dead.write_text("half")
+    assert files.remove_stale_temp_files(tmp_path, recursive=False) == 0
+    assert files.remove_stale_temp_files(tmp_path) == 1
+    assert in_git.exists() and not below.exists()
+
+
 NASTY_TAGS = ["COVID-19", "covid-19", "Covid-19", "é", "e\u0301", "CON", "con", "com¹",
               "a.", "a ", ".hidden", "C#", "a&amp;b", "x%20y", "1/2", "问：答？", "a" * 300,
               "中" * 100, "tab\tx", "全角　空格", "🔔", "a(b)", "[x]"]

@@ -37,7 +37,8 @@ class AtomicFileFeedStorage(FileFeedStorage):
             return super().open(spider)
         path = Path(self.path)
         if path.parent.is_dir():
-            removed = remove_stale_temp_files(path.parent, f".*{FEED_TEMP_SUFFIX}")
+            removed = remove_stale_temp_files(path.parent, FEED_TEMP_SUFFIX,
+                                              recursive=False)
             if removed:
                 logger.warning("removed %d unfinished feed files left by a "
                                "stopped crawl in %s", removed, path.parent)

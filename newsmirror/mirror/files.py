@@ -110,22 +110,33 @@ def write_atomic(path: Path, data: bytes | str) -> bool:
     return True
 
 
-def remove_stale_temp_files(root: Path, pattern: str = f"**/.*{TEMP_SUFFIX}") -> int:
+def remove_stale_temp_files(root: Path, suffix: str = TEMP_SUFFIX,
+                            recursive: bool = True) -> int:
     """Delete the temp files of writers that died (SIGKILL, power loss)
-    before their rename; those of live writers are locked and stay."""
+    before their rename; those of live writers are locked and stay. One
+    os.walk, not a glob, and not into .git: in a mirror of 100 000 pages a
+    glob took a second of every crawl's start."""
     removed = 0
-    for tmp in Path(root).glob(pattern):
-        try:
-            fd = os.open(tmp, os.O_RDONLY)
-        except FileNotFoundError:
-            continue  # renamed meanwhile
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue
-        else:
-            tmp.unlink(missing_ok=True)
-            removed += 1
-        finally:
-            os.close(fd)
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"] if recursive else []
+        for name in names:
+            if name.startswith(".") and name.endswith(suffix):
+                removed += _remove_if_stale(Path(folder, name))
     return removed
+
+
+def _remove_if_stale(tmp: Path) -> int:
+    """1 if tmp was a dead writer's and is removed, else 0."""
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+    except FileNotFoundError:
+        return 0  # renamed meanwhile
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return 0
+    else:
+        tmp.unlink(missing_ok=True)
+        return 1
+    finally:
+        os.close(fd)
