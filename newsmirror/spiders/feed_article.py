@@ -203,13 +203,15 @@ class FeedArticleSpider(scrapy.Spider):
             return None
         if not feed.xpath("/rss"):
             return None
-        return [tuple((item.findtext(field) or "").strip()
-                      for field in ("link", "title", "pubDate"))
+        return [((item.findtext("link") or "").strip(),
+                 (item.findtext("title") or "").strip(),
+                 (item.findtext("pubDate") or "").strip())
                 for item in feed.root.iterfind("channel/item")]
 
     def on_site(self, feed_url: str, link: str) -> tuple[str, str | None]:
         """The link made absolute, and its path if it is on the site."""
-        if link.startswith(self.origin) and not any(c in link for c in ("?", "#", "/.")):
+        if link.startswith(self.origin) and "?" not in link and "#" not in link \
+                and "/." not in link:
             return link, link[len(self.origin) - 1:]  # most links: no parsing
         link = urljoin(feed_url, link)
         parts = urlsplit(link)
