@@ -37,8 +37,8 @@ def test_an_old_catalog_is_moved_to_sites_in_place(mirror_dir):
     old.executescript(ONE_SITE_SCHEMA)
     old.close()
     catalog = Catalog(mirror_dir)
-    assert catalog.has("secretchina", "1100001")
-    assert not catalog.has("soundofhope", "1100001")
+    assert "1100001" in catalog.mirrored("secretchina", ["1100001"])
+    assert "1100001" not in catalog.mirrored("soundofhope", ["1100001"])
     [row] = catalog.in_channel("secretchina", "p1", 10)
     assert row["page_path"] == "pages/p1/1100001.md"  # a page keeps its path
     assert [r["id"] for r in catalog.tagged("暴雨")] == ["1100001"]
@@ -56,6 +56,15 @@ def test_same_id_on_two_sites_is_two_articles(mirror_dir):
     assert [r["site"] for r in catalog.latest(10)] == ["soundofhope", "secretchina"]
     assert [r["site"] for r in catalog.tagged("香港")] == ["soundofhope", "secretchina"]
     assert catalog.sites() == ["secretchina", "soundofhope"]
+
+
+def test_which_of_a_long_feed_are_mirrored_is_one_answer(mirror_dir):
+    catalog = Catalog(mirror_dir)
+    mirrored = {str(n) for n in range(0, 1000, 3)}
+    catalog.add(*(article("secretchina", i, "p1") for i in sorted(mirrored)))
+    listed = [str(n) for n in range(1000)]  # more ids than one query takes
+    assert catalog.mirrored("secretchina", listed) == mirrored
+    assert catalog.mirrored("soundofhope", listed) == set()
 
 
 def test_an_article_in_two_feeds_is_in_both_channels(mirror_dir):
@@ -95,7 +104,7 @@ def test_an_old_catalogs_missing_images_and_retired_pages_keep_their_site(mirror
     """)
     old.close()
     catalog = Catalog(mirror_dir)
-    assert not catalog.has("secretchina", "1100001")  # fetched again for its images
-    assert catalog.has("secretchina", "1000001")  # retired: never fetched again
-    assert not catalog.has("soundofhope", "1000001")
+    assert "1100001" not in catalog.mirrored("secretchina", ["1100001"])  # fetched again for its images
+    assert "1000001" in catalog.mirrored("secretchina", ["1000001"])  # retired: never fetched again
+    assert "1000001" not in catalog.mirrored("soundofhope", ["1000001"])
     catalog.close()

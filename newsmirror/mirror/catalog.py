@@ -181,15 +181,12 @@ class Catalog:
     def close(self) -> None:
         self.conn.close()
 
-    def has(self, site: str, article_id: str, image_retries: int | None = None) -> bool:
-        """Whether the article is mirrored, with every image it shows or
-        (given image_retries) with images that failed in more runs than that."""
-        return bool(self.mirrored(site, [article_id], image_retries))
-
     def mirrored(self, site: str, ids: Iterable[str],
                  image_retries: int | None = None) -> set[str]:
-        """Those of ids that has() holds for, ID_BATCH ids per query (a
-        feed of a large mirror lists thousands)."""
+        """Those of ids that are mirrored, with every image they show or
+        (given image_retries) with images that failed in more runs than
+        that; ID_BATCH ids per query (a feed of a large mirror lists
+        thousands)."""
         found: set[str] = set()
         ids = list(ids)
         cursor = self.conn.cursor()
