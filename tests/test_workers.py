@@ -53,24 +53,14 @@ def test_a_worker_that_dies_is_replaced(make_crawler):
     assert crawler.stats.get_value("newsmirror/worker_died") == 1
 
 
-def test_the_workers_start_when_the_spider_opens(make_crawler):
-    crawler = make_crawler(MIRROR_WORKERS=2)
-    workers = Workers.of(crawler)
-
-    async def open_spider():
-        await crawler.signals.send_catch_log_async(signals.spider_opened,
-                                                   spider=crawler.spider)
-        return [w.process.is_alive() for w in workers.workers]
-    assert run_closing(workers, open_spider) == [True, True]
-
-
-def test_workers_end_at_close_whether_used_or_not(make_crawler):
+def test_the_workers_start_when_the_spider_opens_and_end_at_close(make_crawler):
     crawler = make_crawler(MIRROR_WORKERS=2)
     workers = Workers.of(crawler)
 
     async def open_spider_and_use_one():
         await crawler.signals.send_catch_log_async(signals.spider_opened,
                                                    spider=crawler.spider)
+        assert [w.process.is_alive() for w in workers.workers] == [True, True]
         await workers.workers[0].call(0, os.getpid, ())
         return list(workers.workers)
     used, unused = run_closing(workers, open_spider_and_use_one)
