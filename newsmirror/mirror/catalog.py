@@ -181,6 +181,13 @@ class Catalog:
     def close(self) -> None:
         self.conn.close()
 
+    def _tuples(self) -> sqlite3.Cursor:
+        """A cursor giving plain tuples, for queries over thousands of ids
+        (the connection's dict per row costs more than the query)."""
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        return cursor
+
     def mirrored(self, site: str, ids: Iterable[str],
                  image_retries: int | None = None) -> set[str]:
         """Those of ids that are mirrored, with every image they show or
@@ -189,8 +196,7 @@ class Catalog:
         thousands)."""
         found: set[str] = set()
         ids = list(ids)
-        cursor = self.conn.cursor()
-        cursor.row_factory = None  # plain tuples: no dict per row
+        cursor = self._tuples()
         for start in range(0, len(ids), ID_BATCH):
             chunk = ids[start:start + ID_BATCH]
             marks = ", ".join("?" * len(chunk))
@@ -259,9 +265,7 @@ class Catalog:
         """Record that a channel's feed lists these articles; those already
         mirrored join the channel's index. Writes only what is new (an
         unchanged feed leaves the file untouched); returns how many."""
-        cursor = self.conn.cursor()
-        cursor.row_factory = None
-        listed = {r[0] for r in cursor.execute(
+        listed = {r[0] for r in self._tuples().execute(
             "SELECT id FROM article_channels WHERE site = ? AND channel = ?",
             (site, channel))}
         new = [i for i in dict.fromkeys(ids) if i not in listed]
