@@ -48,6 +48,19 @@ def test_write_atomic_replaces_and_reports_changes(tmp_path):
     assert os.listdir(target.parent) == ["page.md"]
 
 
+def test_write_atomic_in_pieces_compares_them_with_the_old_file(tmp_path):
+    target = tmp_path / "d" / "tag.md"
+    assert write_atomic(target, iter(["# 标签\n", "- 一\n"])) is True
+    inode = target.stat().st_ino
+    assert write_atomic(target, iter(["# 标签\n- ", "一\n"])) is False
+    assert target.stat().st_ino == inode  # not replaced
+    # Shorter, longer, and as long but different.
+    for text in ("# 标签\n", "# 标签\n- 一\n- 二\n", "# 标签\n- 二\n"):
+        assert write_atomic(target, iter([text[:3], text[3:]])) is True
+        assert target.read_text("utf-8") == text
+    assert os.listdir(target.parent) == ["tag.md"]
+
+
 def test_write_atomic_gives_files_the_mode_open_gives(tmp_path):
     # Not mkstemp's 0600: a web server or another user reads the tree.
     (tmp_path / "by_open.md").write_text("x")

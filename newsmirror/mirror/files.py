@@ -8,7 +8,9 @@ import posixpath
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 # Characters no file system in common use accepts in a name, and those a
 # link to the file would read as an escape, a fragment or an entity.
@@ -90,19 +92,40 @@ class AtomicFile:
         os.close(self._lock)
 
 
-def write_atomic(path: Path, data: bytes | str) -> bool:
-    """Write via a temp file and rename; return False if unchanged."""
+def write_atomic(path: Path, data: bytes | str | Iterable[str]) -> bool:
+    """Write via a temp file and rename; return False if unchanged. Text
+    given in pieces is written, and compared with the old file, piece by
+    piece: a list page of thousands of lines is never whole in memory."""
+    path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path = Path(path)
+    if isinstance(data, bytes):
+        try:
+            if path.read_bytes() == data:
+                return False  # no temp file: the common case of a rerun
+        except FileNotFoundError:
+            pass
+        return _replace(path, [data])
+    pieces = (piece.encode("utf-8") for piece in data)
     try:
-        if path.read_bytes() == data:
-            return False
+        old = path.open("rb")
     except FileNotFoundError:
-        pass
+        return _replace(path, pieces)
+    with old:
+        return _replace(path, pieces, old)
+
+
+def _replace(path: Path, pieces: Iterable[bytes], old: BinaryIO | None = None) -> bool:
+    """Write pieces over path, unless they are what old (its file) holds."""
+    same = old is not None
     atomic = AtomicFile(path)
     try:
-        atomic.file.write(data)
+        for piece in pieces:
+            same = same and old.read(len(piece)) == piece
+            atomic.file.write(piece)
+        if same and old.read(1) == b"":
+            atomic.discard()
+            return False
     except BaseException:
         atomic.discard()
         raise
