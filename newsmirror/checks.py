@@ -180,6 +180,8 @@ SETTINGS: dict[str, Rule] = {
     "ROBOTSTXT_OBEY": _flag(),
     "CONCURRENT_REQUESTS": _whole(1),
     "CONCURRENT_REQUESTS_PER_DOMAIN": _whole(1),
+    "CONCURRENT_ITEMS": _whole(1),
+    "SCRAPER_SLOT_MAX_ACTIVE_SIZE": _whole(1),
     "DOWNLOAD_DELAY": _number(0),
     "AUTOTHROTTLE_ENABLED": _flag(),
     "AUTOTHROTTLE_START_DELAY": _number(0),

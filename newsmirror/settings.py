@@ -72,6 +72,12 @@ ITEM_PROCESSOR = "newsmirror.pipelines.manager.TimedItemPipelineManager"
 # tasks for every response's output however short (scrapy/scrapy#5182):
 # at the default 100, a fifth of a bare crawl's CPU.
 CONCURRENT_ITEMS = 1
+# Bytes of the responses whose items may be in the pipelines at once
+# (Scrapy's default: 5 MB). In a fast crawl each waiting page held 100-200
+# KB, not its 5-40 KB; this bound kept a 20 000-article crawl's peak RSS
+# steady at the same speed (benchmarks/README.md). A polite crawl
+# (DOWNLOAD_DELAY) never gets near it.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 500_000
 
 # Several workers sharing one crawl through Redis (README: "Run on several
 # machines"), e.g. redis://host:6379/0. Empty: one process, no Redis.
