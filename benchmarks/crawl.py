@@ -13,6 +13,9 @@ through the real engine, in its own process:
   bare   every pipeline disabled (ITEM_PIPELINES = {}), fresh mirror
   full   all pipelines, fresh mirror
   rerun  all pipelines over the mirror the last full crawl left
+  variant  the full crawl with the settings of --variant NAME=VALUE
+           (repeatable), to weigh a setting against the defaults
+
 
 Each runs --repeat times; the medians are printed: articles per second
 (items / time from spider open to idle, when every download and item is
@@ -167,10 +170,12 @@ def crawl_child(config_path: str) -> None:
 
 
 def crawl(mode: str, run: int, base_url: str, mirror: Path, work: Path,
-          server) -> dict:
+          server, variant: dict[str, str]) -> dict:
     settings = dict(BENCH_SETTINGS, SECRETCHINA_BASE_URL=base_url,
                     MIRROR_DIR=str(mirror),
                     LOG_FILE=str(work / f"{mode}-{run}.log"))
+    if mode == "variant":
+        settings.update(variant)
     if mode == "bare":
         settings["ITEM_PIPELINES"] = {}
     config = work / f"{mode}-{run}.json"
@@ -237,7 +242,8 @@ def target_lines(bare: list[dict], full: list[dict],
             for name, value, op, goal in checks]
 
 
-def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
+def report(n: int, site: str, results: dict[str, list[dict]],
+           variant: dict[str, str]) -> str:
     bare, full, rerun = results["bare"], results["full"], results["rerun"]
     runs = max(len(r) for r in results.values())
     lines = [
@@ -252,6 +258,11 @@ def report(n: int, site: str, results: dict[str, list[dict]]) -> str:
         lines.append(crawl_line("bare", bare))
     if full:
         lines.append(crawl_line("full", full))
+    if results["variant"]:
+        lines.append("variant settings: " + ", ".join(f"{k}={v}" for k, v in variant.items()))
+        lines.append(crawl_line("variant", results["variant"])
+                     + f"; variant/full articles/s "
+                     f"{median(results['variant'], rate) / median(full, rate):.2f}")
     if full:
         lines.append("pipeline CPU ms per article (crawler thread, "
                      "+ at close, + in workers):")
@@ -297,6 +308,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="runs per mode (default 3)")
     parser.add_argument("--modes", default="bare,full,rerun",
                         help="which modes to run (default all; rerun needs full)")
+    parser.add_argument("--variant", action="append", default=[],
+                        metavar="NAME=VALUE",
+                        help="also run the full crawl with this setting, "
+                             "alternating with the others (repeatable)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (site, mirrors, logs)")
     parser.add_argument("--crawl-child", help=argparse.SUPPRESS)
@@ -308,6 +323,13 @@ def main(argv: list[str] | None = None) -> None:
     if not set(modes) <= {"bare", "full", "rerun"} or (
             "rerun" in modes and "full" not in modes):
         parser.error("--modes: some of bare, full, rerun (rerun needs full)")
+    if any("=" not in v for v in args.variant):
+        parser.error("--variant: NAME=VALUE")
+    variant = dict(v.split("=", 1) for v in args.variant)
+    if variant:
+        if "full" not in modes:
+            parser.error("--variant needs the full mode to compare with")
+        modes.append("variant")
     work = Path(tempfile.mkdtemp(prefix="newsmirror-bench-"))
     try:
         if args.site:
@@ -321,27 +343,29 @@ def main(argv: list[str] | None = None) -> None:
         server = multiprocessing.Process(target=serve, args=(str(site), child),
                                          daemon=True)
         server.start()
-        results: dict[str, list[dict]] = {m: [] for m in ("bare", "full", "rerun")}
+        results: dict[str, list[dict]] = {
+            m: [] for m in ("bare", "full", "variant", "rerun")}
         try:
             base_url = parent.recv()
             # Modes alternate run by run, so that a machine slowing down
             # or speeding up meanwhile weighs on each alike.
             for run in range(args.repeat):
-                for mode in ("bare", "full"):
+                for mode in ("bare", "full", "variant"):
                     if mode not in modes:
                         continue
                     # A new directory each time: deleting the last one
                     # would load the disk during the next crawl.
                     results[mode].append(crawl(
                         mode, run, base_url, work / f"mirror-{mode}-{run}",
-                        work, parent))
+                        work, parent, variant))
                     print(f"{mode} {run + 1}/{args.repeat}: "
                           f"{rate(results[mode][-1]):.1f} articles/s", flush=True)
             if "rerun" in modes:
                 for run in range(args.repeat):
                     results["rerun"].append(crawl(
                         "rerun", run, base_url,
-                        work / f"mirror-full-{args.repeat - 1}", work, parent))
+                        work / f"mirror-full-{args.repeat - 1}", work, parent,
+                        variant))
                     print(f"rerun {run + 1}/{args.repeat}: "
                           f"{results['rerun'][-1]['elapsed_time_seconds']:.2f} s",
                           flush=True)
@@ -350,7 +374,7 @@ def main(argv: list[str] | None = None) -> None:
             parent.recv()
             server.join()
         print(report(n, "generated from the sample" if not args.site
-                     else str(args.site), results))
+                     else str(args.site), results, variant))
     finally:
         if args.keep:
             print(f"kept {work}")
