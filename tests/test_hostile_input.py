@@ -107,7 +107,7 @@ def test_feed_with_duplicate_items_fetches_the_article_once(spider, crawler, cap
 
 
 @pytest.mark.parametrize("body,cls,reason,message", [
-    ("<html><body><p>维护中</p></body></html>", XmlResponse, "not_rss", "not RSS"),
+    ("<html><body><p>维护中&nbsp;</p></body></html>", XmlResponse, "not_rss", "not RSS"),
     ("this is not XML at all {", XmlResponse, "not_rss", "not RSS"),
     (b"\x89PNG\r\n\x1a\n\x00\x00", Response, "not_rss", "not RSS"),
     ("", XmlResponse, "empty", "feed is empty"),
@@ -120,6 +120,27 @@ def test_broken_feed_is_logged_and_counted(spider, crawler, caplog, body, cls,
         assert parse_feed(spider, body, cls) == []
     assert stat(crawler, f"bad_feed/{reason}") == 1
     assert message in caplog.text
+    assert stat(crawler, "bad_feed/repaired") is None  # not counted: no feed
+
+
+@pytest.mark.parametrize("first_title, read_as, repairs", [
+    ("a &#0; b", "a  b", 1),  # a reference to no XML character
+    ("a &#55296; b \x01", "a  b", 2),  # a surrogate's reference; a raw control
+    ("a&nbsp;b &hellip;", "a\xa0b …", 2),  # HTML's entities
+    ("R&D &bogus; &#X41;", "R&D &bogus; &#X41;", 3),  # bare "&": as written
+    ("<![CDATA[R&D &nbsp;]]>", "R&D &nbsp;", 0),  # CDATA is text as it stands
+])
+def test_feed_that_is_not_well_formed_is_repaired_not_garbled(
+        spider, crawler, caplog, first_title, read_as, repairs):
+    # libxml2's recover mode drops every entity after the first such error
+    # ("c &amp; d" read as "c  d"), and a surrogate's reference raised.
+    first, second = (f"{BASE}/news/gb/2024/06/01/110000{i}.html" for i in (1, 2))
+    with caplog.at_level(logging.WARNING):
+        requests = parse_feed(spider, rss(first, second, titles={
+            first: first_title, second: "c &amp; d &lt;e&gt;"}))
+    assert [r.cb_kwargs["feed_title"] for r in requests] == [read_as, "c & d <e>"]
+    assert stat(crawler, "bad_feed/repaired") == (repairs or None)
+    assert ("not well-formed XML" in caplog.text) == bool(repairs)
 
 
 # Article pages

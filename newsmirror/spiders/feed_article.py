@@ -6,12 +6,14 @@ is a subclass naming its SiteProfile (newsmirror/sites/<source>.py).
 """
 from __future__ import annotations
 
+import html.entities
 import re
 from collections import Counter, deque
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
 import scrapy
@@ -39,6 +41,43 @@ IGNORED = {"max redirections reached": "too_many_redirects",
 FUTURE_SLACK = timedelta(days=1)
 # Joins the fields of a waiting link: XML text cannot hold U+0000.
 WAITING_SEPARATOR = "\0"
+# What a feed may hold that XML does not allow: characters outside XML
+# 1.0's set, a bare "&", HTML's named entities (&nbsp;), references to no
+# character. After the first, libxml2's recover mode drops every later
+# entity of the feed ("c &amp; d" read as "c  d", GNOME/libxml2#270), and
+# the text of a surrogate's reference cannot be read at all.
+NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# CDATA sections are text as they stand; every "&" elsewhere, with the
+# reference it may start.
+AMPERSAND = re.compile(
+    r"<!\[CDATA\[.*?\]\]>|&(#x[0-9a-fA-F]{1,8};|#[0-9]{1,8};|[A-Za-z][A-Za-z0-9]{0,31};)?", re.S)
+XML_ENTITIES = {"amp;", "lt;", "gt;", "quot;", "apos;"}
+
+
+def well_formed_text(text: str) -> tuple[str, int]:
+    """The feed's text with what XML does not allow made right (see
+    NOT_XML_CHAR), and how many places that took."""
+    repairs = 0
+
+    def repair(m: re.Match) -> str:
+        nonlocal repairs
+        ref = m[1]
+        if m[0].startswith("<") or ref in XML_ENTITIES:
+            return m[0]
+        if ref and ref.startswith("#"):
+            code = int(ref[2:-1], 16) if ref[1] == "x" else int(ref[1:-1])
+            if code <= 0x10FFFF and not NOT_XML_CHAR.match(chr(code)):
+                return m[0]
+            fixed = ""  # names no character
+        elif ref and ref in html.entities.html5:
+            fixed = xml_escape(html.entities.html5[ref])
+        else:
+            fixed = "&amp;" + (ref or "")  # a bare "&", or an unknown name: as written
+        repairs += 1
+        return fixed
+
+    text, removed = NOT_XML_CHAR.subn("", text)
+    return AMPERSAND.sub(repair, text), removed + repairs
 
 
 def waiting_entry(channel: str, link: str, feed_title: str, feed_date: str) -> bytes:
@@ -201,20 +240,24 @@ class FeedArticleSpider(scrapy.Spider):
                 self.crawler.engine.crawl(next_request)
             raise DontCloseSpider
 
-    @staticmethod
-    def feed_entries(response) -> list[tuple[str, str, str]] | None:
+    def feed_entries(self, response) -> list[tuple[str, str, str]] | None:
         """The feed's items as (link, title, date) texts, or None if the
         response is not RSS. Read with lxml's own calls: a feed of a large
         mirror has thousands of items, and parsel makes a selector per
         query."""
         if not isinstance(response, TextResponse):
             return None
+        text, repairs = well_formed_text(response.text)
         try:
-            feed = Selector(text=response.text, type="xml")
+            feed = Selector(text=text, type="xml")
         except ValueError:
             return None
         if not feed.xpath("/rss"):
             return None
+        if repairs:
+            self.logger.warning("feed is not well-formed XML, %d places "
+                                "repaired: %s", repairs, response.url)
+            self.count("bad_feed/repaired", repairs)
         return [((item.findtext("link") or "").strip(),
                  (item.findtext("title") or "").strip(),
                  (item.findtext("pubDate") or "").strip())
