@@ -29,6 +29,11 @@ BAD_SETTING = 2
 FAILED = 1
 
 
+def locked_out(mirror_dir: Path) -> str:
+    return (f"another crawl is writing to {mirror_dir} (it holds {CRAWL_LOCK}); the "
+            "crawl did not start. Several processes share one crawl through REDIS_URL.")
+
+
 class Command(ScrapyCrawlCommand):
     def process_options(self, args, opts) -> None:
         # -o/-O replace the project's default feed (Scrapy would merge it
@@ -63,9 +68,7 @@ class Command(ScrapyCrawlCommand):
         mirror_dir = Path(self.settings["MIRROR_DIR"])
         lock = take_crawl_lock(mirror_dir, shared=bool(self.settings.get("REDIS_URL")))
         if lock is None:
-            logger.error("another crawl is writing to %s (it holds %s); the crawl "
-                         "did not start. Several processes share one crawl "
-                         "through REDIS_URL.", mirror_dir, CRAWL_LOCK)
+            logger.error(locked_out(mirror_dir))
             self.exitcode = FAILED
             return
         try:

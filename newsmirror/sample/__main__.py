@@ -8,21 +8,32 @@ project's settings, pointed at the local copy, and leaves the mirror in
 (its pages link to 127.0.0.1). The items go where the project's FEEDS
 put them (beside the tree, in sample-mirror-items/), or to --json; a
 rerun that finds nothing new writes no items file and leaves one there
-as it was.
+as it was. Like `scrapy crawl`, it checks the settings (--out among
+them) before it starts, refuses a tree another crawl is writing, and
+exits with 1 when every feed failed.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sys
 from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
+from newsmirror import checks
+from newsmirror.commands.crawl import BAD_SETTING, FAILED, locked_out
+from newsmirror.extensions.summary import every_feed_failed
+from newsmirror.mirror.lock import take_crawl_lock
 from newsmirror.sample.server import SiteServer, sample_site
 
+logger = logging.getLogger("newsmirror.sample")
 
-def main(argv: list[str] | None = None) -> None:
+
+def main(argv: list[str] | None = None) -> int:
+    """The exit status `scrapy crawl` would give."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="sample-mirror", help="mirror directory")
     parser.add_argument("--json", help="JSON feed of the crawled items "
@@ -30,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Outside the project directory (no scrapy.cfg) use the packaged settings.
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newsmirror.settings")
+    mirror_dir = Path(args.out).resolve()
     with SiteServer(sample_site()) as server:
         settings = get_project_settings()
         if args.json:
@@ -38,18 +50,34 @@ def main(argv: list[str] | None = None) -> None:
                 priority="cmdline")
         settings.setdict({
             "SECRETCHINA_BASE_URL": server.base_url,
-            "MIRROR_DIR": str(Path(args.out).resolve()),
+            "MIRROR_DIR": str(mirror_dir),
             # A local copy needs no politeness delay.
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
         }, priority="cmdline")
-        process = CrawlerProcess(settings)
-        process.crawl("secretchina")
-        process.start()
-    items = args.json or f"{Path(args.out).resolve()}-items/"
-    print(f"mirror written to {Path(args.out).resolve()} "
+        process = CrawlerProcess(settings)  # sets up logging
+        problems = checks.setting_problems(process.settings)
+        for problem in problems:
+            logger.error("%s; the crawl did not start", problem)
+        if problems:
+            return BAD_SETTING
+        lock = take_crawl_lock(mirror_dir, shared=False)
+        if lock is None:
+            logger.error(locked_out(mirror_dir))
+            return FAILED
+        crawler = process.create_crawler("secretchina")
+        try:
+            process.crawl(crawler)
+            process.start()
+        finally:
+            os.close(lock)
+    if every_feed_failed(crawler.stats.get_stats()):
+        return FAILED
+    items = args.json or f"{mirror_dir}-items/"
+    print(f"mirror written to {mirror_dir} "
           f"(open {Path(args.out) / 'README.md'}); new items in {items}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
