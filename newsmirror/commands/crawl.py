@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
@@ -29,9 +31,30 @@ BAD_SETTING = 2
 FAILED = 1
 
 
-def locked_out(mirror_dir: Path) -> str:
-    return (f"another crawl is writing to {mirror_dir} (it holds {CRAWL_LOCK}); the "
-            "crawl did not start. Several processes share one crawl through REDIS_URL.")
+class Refused(Exception):
+    """The crawl did not start; args[0] is the exit status."""
+
+
+@contextmanager
+def started(settings, problems: list[str]) -> Iterator[None]:
+    """Run the crawl inside this unless its settings have problems or
+    another crawl holds the tree's lock: then each reason is logged as
+    one line and Refused raised. (`scrapy crawl`, and the sample demo.)"""
+    for problem in problems:
+        logger.error("%s; the crawl did not start", problem)
+    if problems:
+        raise Refused(BAD_SETTING)
+    mirror_dir = Path(settings["MIRROR_DIR"])
+    lock = take_crawl_lock(mirror_dir, shared=bool(settings.get("REDIS_URL")))
+    if lock is None:
+        logger.error("another crawl is writing to %s (it holds %s); the crawl "
+                     "did not start. Several processes share one crawl "
+                     "through REDIS_URL.", mirror_dir, CRAWL_LOCK)
+        raise Refused(FAILED)
+    try:
+        yield
+    finally:
+        os.close(lock)
 
 
 class Command(ScrapyCrawlCommand):
@@ -60,21 +83,12 @@ class Command(ScrapyCrawlCommand):
             logger.warning(warning)
         problems = (checks.setting_problems(self.settings)
                     + checks.argument_problems(loader.load(args[0]), opts.spargs))
-        for problem in problems:
-            logger.error("%s; the crawl did not start", problem)
-        if problems:
-            self.exitcode = BAD_SETTING
-            return
-        mirror_dir = Path(self.settings["MIRROR_DIR"])
-        lock = take_crawl_lock(mirror_dir, shared=bool(self.settings.get("REDIS_URL")))
-        if lock is None:
-            logger.error(locked_out(mirror_dir))
-            self.exitcode = FAILED
-            return
         try:
-            super().run(args, opts)
-        finally:
-            os.close(lock)
+            with started(self.settings, problems):
+                super().run(args, opts)
+        except Refused as refused:
+            self.exitcode = refused.args[0]
+            return
         if self.exitcode == 0 and every_feed_failed(self.crawler.stats.get_stats()):
             self.exitcode = FAILED
 

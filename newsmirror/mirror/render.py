@@ -115,9 +115,12 @@ def list_line(published: str, title: str, page_path: str, from_dir: str) -> str:
     return f"- {day(published)} {link(title, page_path, from_dir)}"
 
 
+def article_lines(rows: Iterable[dict], from_dir: str) -> Iterator[str]:
+    return (list_line(r["published"], r["title"], r["page_path"], from_dir) for r in rows)
+
+
 def article_list(rows: Iterable[dict], from_dir: str) -> str:
-    return "\n".join(list_line(r["published"], r["title"], r["page_path"], from_dir)
-                      for r in rows)
+    return "\n".join(article_lines(rows, from_dir))
 
 
 def list_page(heading: str, path: str, rows: Iterable[dict], menu) -> Iterator[str]:
@@ -128,9 +131,9 @@ def list_page(heading: str, path: str, rows: Iterable[dict], menu) -> Iterator[s
     yield tidy("\n\n".join([f"# {escape_md(heading)}", menu_line(menu, from_dir)])) + "\n"
     # The rows' lines are tidy already (one line each, titles escaped).
     empty = True
-    for r in rows:
+    for line in article_lines(rows, from_dir):
         empty = False
-        yield list_line(r["published"], r["title"], r["page_path"], from_dir) + "\n"
+        yield line + "\n"
     if empty:
         yield "（暂无文章）\n"
 

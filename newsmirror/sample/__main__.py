@@ -15,7 +15,6 @@ exits with 1 when every feed failed.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -24,12 +23,9 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
 from newsmirror import checks
-from newsmirror.commands.crawl import BAD_SETTING, FAILED, locked_out
+from newsmirror.commands.crawl import FAILED, Refused, started
 from newsmirror.extensions.summary import every_feed_failed
-from newsmirror.mirror.lock import take_crawl_lock
 from newsmirror.sample.server import SiteServer, sample_site
-
-logger = logging.getLogger("newsmirror.sample")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,21 +52,13 @@ def main(argv: list[str] | None = None) -> int:
             "AUTOTHROTTLE_ENABLED": False,
         }, priority="cmdline")
         process = CrawlerProcess(settings)  # sets up logging
-        problems = checks.setting_problems(process.settings)
-        for problem in problems:
-            logger.error("%s; the crawl did not start", problem)
-        if problems:
-            return BAD_SETTING
-        lock = take_crawl_lock(mirror_dir, shared=False)
-        if lock is None:
-            logger.error(locked_out(mirror_dir))
-            return FAILED
-        crawler = process.create_crawler("secretchina")
         try:
-            process.crawl(crawler)
-            process.start()
-        finally:
-            os.close(lock)
+            with started(process.settings, checks.setting_problems(process.settings)):
+                crawler = process.create_crawler("secretchina")
+                process.crawl(crawler)
+                process.start()
+        except Refused as refused:
+            return refused.args[0]
     if every_feed_failed(crawler.stats.get_stats()):
         return FAILED
     items = args.json or f"{mirror_dir}-items/"
