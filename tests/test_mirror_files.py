@@ -99,6 +99,27 @@ def test_temp_files_of_dead_writers_are_removed_not_those_of_live_ones(tmp_path)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["p1", "pages"]
 
 
+def test_a_temp_file_swept_by_another_process_before_its_lock_is_made_again(
+        tmp_path, monkeypatch):
+    # Three redis workers share one tree: a sweep at one's start took
+    # another's temp file between mkstemp and flock (CI, test_redis).
+    mkstemp = files.tempfile.mkstemp
+    made = []
+
+    def swept_once(**kwargs):
+        fd, name = mkstemp(**kwargs)
+        made.append(name)
+        if len(made) == 1:
+            assert files.remove_stale_temp_files(tmp_path) == 1
+        return fd, name
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", swept_once)
+    assert write_atomic(tmp_path / "page.md", ["new ", "page"])
+    assert len(made) == 2
+    assert os.listdir(tmp_path) == ["page.md"]
+    assert (tmp_path / "page.md").read_text() == "new page"
+
+
 def test_the_temp_file_sweep_stays_out_of_git_and_can_stay_in_one_folder(tmp_path):
     in_git = tmp_path / ".git/objects/.pack.abc.tmp"
     below = tmp_path / "pages/.1.md.abc.tmp"

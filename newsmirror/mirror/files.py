@@ -70,10 +70,18 @@ class AtomicFile:
     def __init__(self, path: Path, suffix: str = TEMP_SUFFIX):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.temp = tempfile.mkstemp(prefix=f".{self.path.name}.",
-                                         suffix=suffix, dir=self.path.parent)
-        self._lock = os.open(self.temp, os.O_RDONLY)
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        while True:
+            fd, self.temp = tempfile.mkstemp(prefix=f".{self.path.name}.",
+                                             suffix=suffix, dir=self.path.parent)
+            # A dup shares the flock, which so outlives the writer's close.
+            self._lock = os.dup(fd)
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+            # Another process's sweep may have taken the file in the
+            # moment before the lock: then make another.
+            if _names(self.temp, fd):
+                break
+            os.close(fd)
+            os.close(self._lock)
         os.fchmod(fd, FILE_MODE)
         self.file = os.fdopen(fd, "wb")
 
@@ -90,6 +98,14 @@ class AtomicFile:
         self.file.close()
         Path(self.temp).unlink(missing_ok=True)
         os.close(self._lock)
+
+
+def _names(path: str, fd: int) -> bool:
+    """Whether path is still the name of fd's file."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def write_atomic(path: Path, data: bytes | str | Iterable[str]) -> bool:
