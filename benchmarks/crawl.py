@@ -16,7 +16,6 @@ through the real engine, in its own process:
   variant  the full crawl with the settings of --variant NAME=VALUE
            (repeatable), to weigh a setting against the defaults
 
-
 Each runs --repeat times; the medians are printed: articles per second
 (items / time from spider open to idle, when every download and item is
 done; closing then waits ~1 s for idle connections in every mode, and the
